@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '../tf.js';
 import { SubspaceError } from '../errors.js';
 import { KVCache, type SiteEdit, type Transformer } from './transformer.js';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '../tf.js';
 import type { ModelSpec, RopeSpec } from './config.js';
 import type { NormWeights } from './weights.js';
 

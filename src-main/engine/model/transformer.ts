@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '../tf.js';
 import { SubspaceError } from '../errors.js';
 import type { ModelSpec } from './config.js';
 import { activate, applyRope, gatherPositions, linear, norm, ropeInvFreq, ropeTables, scatterAddPositions, selectionMatrix } from './ops.js';
@@ -368,7 +368,9 @@ function lastIndex(row: number[]): number {
 function repeatKv(x: tf.Tensor4D, g: number): tf.Tensor4D {
   if (g === 1) return x;
   const [B, Hkv, S, dh] = x.shape;
-  return tf.reshape(tf.tile(tf.expandDims(x, 2), [1, 1, g, 1, 1]), [B, Hkv * g, S, dh]) as tf.Tensor4D;
+  // Rank-4 tile: tfjs has no tile gradient above rank 4.
+  const flat = tf.reshape(x, [B, Hkv, 1, S * dh]);
+  return tf.reshape(tf.tile(flat, [1, 1, g, 1]), [B, Hkv * g, S, dh]) as tf.Tensor4D;
 }
 
 function headSlice(x: tf.Tensor, axis: number, head: number): tf.Tensor {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '../../tf.js';
 import type { ModelSpec } from '../config.js';
 import { linearT, mat, take, vec, type LayerWeights, type ModelWeights, type WeightSource } from '../weights.js';
 
