@@ -1,9 +1,14 @@
 /**
- * The engine's one entry to tfjs-core. Importing tfjs-core alone registers
- * neither the gradients (needed by every trained intervention) nor the chained
- * tensor methods; this module does both, once, for every backend.
+ * The engine's one entry to tfjs. tfjs-core's Node build registers neither the
+ * gradients (needed by every trained intervention) nor the chained tensor
+ * methods; the @tensorflow/tfjs union build does both, for every backend, and
+ * is the same instance tfjs-node attaches to.
  */
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+import '@tensorflow/tfjs';
 
 export * from '@tensorflow/tfjs-core';
+
+import { env } from '@tensorflow/tfjs-core';
+
+// PROD silences tfjs's console banners (the backend report says what runs and why).
+env().set('PROD', true);
