@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { APP_VERSION } from '../engine/version.js';
 import { registerInfo } from './commands/info.js';
 import { registerModelCommands } from './commands/model-commands.js';
+import { registerTaskCommands } from './commands/task-commands.js';
 import { fail } from './output.js';
 
 const program = new Command();
@@ -15,6 +16,7 @@ program
 
 registerInfo(program);
 registerModelCommands(program);
+registerTaskCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -333,6 +333,30 @@ describe('wasm backend', () => {
     setWasmMatMulRoute('auto');
   });
 
+  it('survives the same weights multiplied under two shapes (reshape shares the buffer)', async () => {
+    // Stock tfjs-backend-wasm 4.22 caches its XNNPACK operator by buffer id
+    // and aborts the process here.
+    const w = values(8 * 12, 12);
+    const x = values(8, 13);
+    const y = values(3 * 12, 14);
+    const z = values(2 * 3 * 12, 15);
+    const f = () => {
+      const W = tf.tensor(w, [8, 12]);
+      const first = tf.matMul(tf.tensor(x, [1, 8]), W);
+      const second = tf.matMul(tf.tensor(y, [3, 12]), tf.reshape(W, [12, 8]));
+      const third = tf.matMul(tf.tensor(z, [2, 3, 12]), tf.reshape(W, [12, 8])); // folded (xnnpack route)
+      const fourth = tf.matMul(tf.tensor(z, [6, 12]), tf.reshape(W, [12, 8]));
+      return tf.concat([first, second, third, fourth].map((t) => tf.reshape(t, [-1])));
+    };
+    const want = await on('cpu', f);
+    for (const routeName of ['auto', 'xnnpack'] as const) {
+      setWasmMatMulRoute(routeName);
+      const got = await on('wasm', f);
+      expect(maxAbsDiff(got, want), routeName).toBeLessThan(1e-4);
+    }
+    setWasmMatMulRoute('auto');
+  });
+
   it('unsortedSegmentSum on wasm equals cpu (ids repeated, negative, out of range)', async () => {
     const x = values(6 * 3, 8);
     const ids = [2, 0, 2, -1, 5, 1];

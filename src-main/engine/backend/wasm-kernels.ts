@@ -22,7 +22,11 @@
  *    `bias[N-1]`. Any fused matmul with a bias and a transpose flag or a batch > 1
  *    is wrong on stock wasm. The replacement never sends a biased product down
  *    that loop.
- * 3. wasm has no `UnsortedSegmentSum` kernel, which the gradient of `gather`
+ * 3. The stock kernels cache an XNNPACK operator per b tensor id with b's shape
+ *    baked in; a reshaped view of the same weights (same id, other [K, N])
+ *    makes the wasm runtime abort the process. The replacement hands XNNPACK a
+ *    copy of b when its id comes back with another shape (see xnnSafeB).
+ * 4. wasm has no `UnsortedSegmentSum` kernel, which the gradient of `gather`
  *    (training through an embedding lookup) needs. One is registered here; it runs
  *    in JavaScript directly on the wasm heap (no copies in or out), O(size of x).
  *
@@ -247,8 +251,16 @@ function makeMatMul(original: RawKernel, transposeKernel: RawKernel, fused: bool
 
     const bias = fused ? inputs.bias : undefined;
     const prelu = fused ? inputs.preluActivationWeights : undefined;
-    // The stock kernel is already on XNNPACK in this case.
-    if (!transposeA && !transposeB && batchA === 1 && batchB === 1) return stock(args);
+    // The stock kernel is already on XNNPACK in this case (b must keep one shape).
+    if (!transposeA && !transposeB && batchA === 1 && batchB === 1) {
+      const b1 = xnnSafeB(backend, b, K, N);
+      if (b1 === b) return stock(args);
+      try {
+        return stock({ ...args, inputs: { ...inputs, b: b1 } });
+      } finally {
+        backend.disposeData(b1.dataId);
+      }
+    }
 
     const fold = batchB === 1; // [batch*M, K] x [K, N]
     const calls = fold ? 1 : batch;
@@ -285,7 +297,11 @@ function makeMatMul(original: RawKernel, transposeKernel: RawKernel, fused: bool
         return t;
       };
       const a2 = transposeA ? swapLast2(a) : a; // [...outerA, M, K]
-      const b2 = transposeB ? swapLast2(b) : b; // [...outerB, K, N]
+      let b2 = transposeB ? swapLast2(b) : b; // [...outerB, K, N]
+      if (fold && b2 === b) {
+        b2 = xnnSafeB(backend, b, K, N);
+        if (b2 !== b) temps.push(b2);
+      }
       const flagsOff: NamedAttrMap = { ...attrs, transposeA: false, transposeB: false };
       const extra: Record<string, TensorInfo | undefined> = fused ? { bias, preluActivationWeights: prelu } : {};
 
@@ -330,6 +346,24 @@ function makeMatMul(original: RawKernel, transposeKernel: RawKernel, fused: bool
       for (const t of temps) backend.disposeData(t.dataId);
     }
   };
+}
+
+/**
+ * The stock kernel caches one XNNPACK operator per b tensor id, with b's
+ * [K, N] baked in, and looks it up by id only. tf.reshape() shares the id, so
+ * the same weights used as b under another [K, N] (e.g. [768,3072] then
+ * reshaped to [3072,768]) hit the stale operator: the wasm runtime aborts and
+ * takes the process with it (measured on 4.22). Remember the shape each b id
+ * was first multiplied with, and hand XNNPACK a copy for any other shape.
+ */
+const xnnShapeOfB = new WeakMap<DataId, string>();
+
+function xnnSafeB(backend: WasmBackendLike, b: TensorInfo, K: number, N: number): TensorInfo {
+  const key = `${K}x${N}`;
+  const seen = xnnShapeOfB.get(b.dataId);
+  if (seen === undefined) xnnShapeOfB.set(b.dataId, key);
+  if (seen === undefined || seen === key) return b;
+  return copySlice(backend, b, 0, K * N, [...b.shape]); // same shape, new id
 }
 
 /** True if `from` equals `to` after dropping leading 1s (e.g. [1,6] vs [6]). */

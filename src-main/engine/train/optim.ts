@@ -1,0 +1,68 @@
+import * as tf from '../tf.js';
+
+export interface AdamWOptions {
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Decoupled weight decay (AdamW); 0 gives plain Adam. */
+  weightDecay?: number;
+  /** Clip the global gradient norm to this value. */
+  clipNorm?: number;
+}
+
+/**
+ * AdamW (Loshchilov & Hutter) with global-norm clipping. tfjs ships Adam
+ * without decoupled weight decay, and its optimisers take no per-step rate.
+ */
+export class AdamW {
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+  private t = 0;
+  private readonly o: Required<Omit<AdamWOptions, 'clipNorm'>> & { clipNorm?: number };
+
+  constructor(
+    readonly vars: tf.Variable[],
+    opts: AdamWOptions = {},
+  ) {
+    this.o = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 0, clipNorm: opts.clipNorm };
+    this.m = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+  }
+
+  /** Applies one update with learning rate `lr`; returns the gradient norm before clipping. */
+  step(grads: tf.NamedTensorMap, lr: number): number {
+    this.t++;
+    const { beta1, beta2, eps, weightDecay, clipNorm } = this.o;
+    const gs = this.vars.map((x) => grads[x.name]);
+    const norm = tf.tidy(() => tf.sqrt(tf.addN(gs.filter(Boolean).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+    const scale = clipNorm !== undefined && norm > clipNorm ? clipNorm / (norm + 1e-6) : 1;
+    const bc1 = 1 - Math.pow(beta1, this.t);
+    const bc2 = 1 - Math.pow(beta2, this.t);
+    tf.tidy(() => {
+      this.vars.forEach((x, i) => {
+        const g0 = gs[i];
+        if (!g0) return;
+        const g = scale === 1 ? g0 : tf.mul(g0, scale);
+        const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
+        this.m[i].assign(m);
+        this.v[i].assign(v);
+        const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));
+        const decayed = weightDecay > 0 ? tf.mul(x, 1 - lr * weightDecay) : x;
+        x.assign(tf.sub(decayed, tf.mul(update, lr)));
+      });
+    });
+    return norm;
+  }
+
+  dispose(): void {
+    tf.dispose([...this.m, ...this.v]);
+  }
+}
+
+/** Linear warm-up to `peak` over `warmup` steps, then linear decay to 0 at `total`. */
+export function warmupLinear(step: number, total: number, warmup: number, peak: number): number {
+  if (warmup > 0 && step < warmup) return (peak * (step + 1)) / warmup;
+  const rest = Math.max(total - warmup, 1);
+  return peak * Math.max(0, 1 - (step - warmup) / rest);
+}
