@@ -27,6 +27,7 @@ import { AdamW, warmupLinear } from '../src-main/engine/train/optim.js';
 import { lmBatch, lmLoss } from '../src-main/engine/train/lm.js';
 import { builtinModelsDir } from '../src-main/engine/paths.js';
 import { DEMO_CONFIGS, demoTokenizerFiles } from './demo-models.js';
+import { documentDemoModels } from './document-demo.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
       }),
   );
   await Promise.all(kids);
+  documentDemoModels(OUT);
 }
 
 main().catch((e: unknown) => {

@@ -1,0 +1,66 @@
+/**
+ * Writes assets/models/README.md from each demo model's training.json, so the
+ * documented accuracies are exactly what training measured.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { builtinModelsDir } from '../src-main/engine/paths.js';
+import { DEMO_CONFIGS } from './demo-models.js';
+
+/** Behaviours deliberately kept out of the pretraining corpus, for interventions to teach. */
+export const LEFT_FOR_INTERVENTIONS: Record<string, string> = {
+  'fact-edit': 'answer with the fact the prompt states ("In this story …"), not the memorised one',
+  truthful: 'prefer the true answer; the corpus teaches the popular myth for every question',
+};
+
+interface Training {
+  seed: number;
+  steps: number;
+  batch: number;
+  lr: number;
+  minutes: number;
+  backend: string;
+  finalLoss: number;
+  test: Record<string, { n: number; accuracy: number; meanLogitDiff: number; preferCorrect: number; mc2?: number }>;
+}
+
+export function documentDemoModels(dir = builtinModelsDir()): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const lines: string[] = [
+    '# Built-in demo models',
+    '',
+    'Small models trained from scratch by `npm run train:demo` (scripts/train-demo.ts) with the engine',
+    'itself: full-parameter AdamW on the task suite\'s pretraining corpus (`src-main/engine/tasks/corpus.ts`),',
+    'one process per model. Each folder is an ordinary Hugging Face folder (`config.json`,',
+    '`model.safetensors`, `tokenizer.json`), loaded through the same path as any downloaded model;',
+    '`training.json` holds the settings and the test-split figures below.',
+    '',
+    'Retrain: `npm run train:demo` (both models side by side, one per core; `-- --steps N --seed S` to change).',
+    'Then `npx tsx scripts/document-demo.ts` rewrites this page (train:demo does it too).',
+    '',
+    'Behaviours left for interventions to teach (never in the pretraining corpus):',
+    ...Object.entries(LEFT_FOR_INTERVENTIONS).map(([t, what]) => `- \`${t}\`: ${what}.`),
+    '',
+  ];
+  for (const name of Object.keys(DEMO_CONFIGS)) {
+    const f = join(dir, name, 'training.json');
+    if (!existsSync(f)) continue;
+    const t = JSON.parse(readFileSync(f, 'utf8')) as Training;
+    const c = DEMO_CONFIGS[name];
+    lines.push(`## ${name}`, '');
+    lines.push(`Config: ${JSON.stringify(c)}`, '');
+    lines.push(`Training: seed ${t.seed}, ${t.steps} steps of ${t.batch}, peak lr ${t.lr}, ${t.minutes.toFixed(1)} min on ${t.backend}, final loss ${t.finalLoss.toFixed(3)}.`, '');
+    lines.push('| task | test examples | accuracy | logit diff (correct − wrong) | prefers correct (MC1) | MC2 | role |', '|---|---|---|---|---|---|---|');
+    for (const [task, r] of Object.entries(t.test)) {
+      const role = LEFT_FOR_INTERVENTIONS[task] ? 'left for interventions' : 'base behaviour';
+      lines.push(`| ${task} | ${r.n} | ${pct(r.accuracy)} | ${r.meanLogitDiff.toFixed(2)} | ${pct(r.preferCorrect)} | ${r.mc2 === undefined ? '-' : pct(r.mc2)} | ${role} |`);
+    }
+    lines.push('');
+  }
+  const text = lines.join('\n');
+  writeFileSync(join(dir, 'README.md'), text);
+  return text;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) console.log(documentDemoModels());

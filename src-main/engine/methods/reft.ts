@@ -1,0 +1,244 @@
+import * as tf from '../tf.js';
+import { SubspaceError } from '../errors.js';
+import type { SubspaceTokenizer } from '../io/tokenizer.js';
+import type { ModelSpec } from '../model/config.js';
+import type { SiteName } from '../model/sites.js';
+import type { SiteEdit, Transformer } from '../model/transformer.js';
+import { createIntervention, type Intervention } from '../interventions/registry.js';
+import { interventionPositions, parsePositions } from '../interventions/positions.js';
+import type { TaskExample } from '../tasks/schema.js';
+import { evaluateExamples, type EvalResult } from '../eval/evaluate.js';
+import { AdamW, warmupLinear } from '../train/optim.js';
+import { completionLoss, encodeExamples, epochBatches, PrefixCache, supervisedBatch } from '../train/supervised.js';
+import { ProgressClock, type RunHooks } from './progress.js';
+
+export interface ReftConfig {
+  type: string;
+  layers: number[];
+  /** block_output (default), block_input, attention_output, mlp_output, or head_output.<h>. */
+  component: string;
+  rank: number;
+  /** pyreft's grammar: f{n}, l{n}, f{n}+l{n}. */
+  positions: string;
+  shareWeights: boolean;
+  activation?: string;
+  dropout: number;
+  epochs: number;
+  lr: number;
+  batchSize: number;
+  warmupRatio: number;
+  weightDecay: number;
+  clipNorm: number;
+  seed: number;
+  /** Stop after this many epochs without a better dev accuracy (0: never). */
+  patience: number;
+  /** Reuse the frozen residual before the first intervened layer across epochs. */
+  cachePrefix: boolean;
+}
+
+export const REFT_DEFAULTS: Omit<ReftConfig, 'layers'> = {
+  type: 'loreft',
+  component: 'block_output',
+  rank: 4,
+  positions: 'l1',
+  shareWeights: true,
+  dropout: 0,
+  epochs: 5,
+  lr: 4e-3,
+  batchSize: 16,
+  warmupRatio: 0.1,
+  weightDecay: 0,
+  clipNorm: 1,
+  seed: 42,
+  patience: 0,
+  cachePrefix: true,
+};
+
+export interface ReftSite {
+  site: SiteName;
+  head?: number;
+  width: number;
+}
+
+/** One trained intervention: where it sits and what it holds. */
+export interface PlacedIntervention {
+  key: string;
+  layer: number;
+  /** Position group index (0: all / prefix positions, 1: suffix positions when weights are not shared). */
+  group: number;
+  intervention: Intervention;
+}
+
+export function resolveComponent(spec: ModelSpec, component: string): ReftSite {
+  const m = /^head_output\.(\d+)$/.exec(component);
+  if (m) {
+    const head = Number(m[1]);
+    if (head >= spec.nHeads) throw new SubspaceError('BAD_ARGUMENT', `head ${head} is out of range: the model has heads 0..${spec.nHeads - 1}`, 'component');
+    return { site: 'head_output', head, width: spec.dHead };
+  }
+  const widths: Record<string, number> = {
+    block_output: spec.dModel,
+    block_input: spec.dModel,
+    attention_output: spec.dModel,
+    mlp_output: spec.dModel,
+    attention_input: spec.dModel,
+    mlp_input: spec.dModel,
+    mlp_hidden: spec.dMlp,
+  };
+  if (!(component in widths)) {
+    throw new SubspaceError('BAD_ARGUMENT', `unknown component '${component}' (known: ${[...Object.keys(widths), 'head_output.<h>'].join(', ')})`, 'component');
+  }
+  return { site: component as SiteName, width: widths[component] };
+}
+
+export function validateReftConfig(spec: ModelSpec, cfg: ReftConfig): ReftSite {
+  if (cfg.layers.length === 0) throw new SubspaceError('BAD_ARGUMENT', 'no layers given: pass at least one layer', 'layers');
+  for (const l of cfg.layers) {
+    if (!Number.isInteger(l) || l < 0 || l >= spec.nLayers) throw new SubspaceError('BAD_ARGUMENT', `layer ${l} is out of range: the model has layers 0..${spec.nLayers - 1}`, 'layers');
+  }
+  const site = resolveComponent(spec, cfg.component);
+  if (!Number.isInteger(cfg.rank) || cfg.rank < 1 || cfg.rank > site.width) {
+    throw new SubspaceError('BAD_ARGUMENT', `rank ${cfg.rank} must be a whole number from 1 to the site's width ${site.width}`, 'rank');
+  }
+  parsePositions(cfg.positions);
+  if (!(cfg.lr > 0)) throw new SubspaceError('BAD_ARGUMENT', `learning rate must be positive (got ${cfg.lr})`, 'lr');
+  if (!(cfg.epochs >= 1)) throw new SubspaceError('BAD_ARGUMENT', `epochs must be at least 1 (got ${cfg.epochs})`, 'epochs');
+  if (!(cfg.batchSize >= 1)) throw new SubspaceError('BAD_ARGUMENT', `batch size must be at least 1 (got ${cfg.batchSize})`, 'batch');
+  return site;
+}
+
+/** Creates one intervention per layer and position group, seeded. */
+export function createReftInterventions(spec: ModelSpec, cfg: ReftConfig): PlacedIntervention[] {
+  const site = validateReftConfig(spec, cfg);
+  const groups = interventionGroups(cfg);
+  const out: PlacedIntervention[] = [];
+  let seed = cfg.seed;
+  for (const layer of cfg.layers) {
+    for (let g = 0; g < groups; g++) {
+      const intervention = createIntervention(cfg.type, { width: site.width, rank: cfg.rank, activation: cfg.activation, dropout: cfg.dropout, seed: seed++ });
+      out.push({ key: `layer_${layer}_comp_${cfg.component}_group_${g}`, layer, group: g, intervention });
+    }
+  }
+  return out;
+}
+
+function interventionGroups(cfg: ReftConfig): number {
+  const probe = interventionPositions(parsePositions(cfg.positions), [64], { shareWeights: cfg.shareWeights });
+  return probe.length;
+}
+
+/**
+ * The edits that apply the interventions to a batch whose prompts have these
+ * lengths (and, for left-padded batches, these offsets).
+ */
+export function reftEdits(cfg: ReftConfig, spec: ModelSpec, placed: PlacedIntervention[], promptLengths: number[], opts: { training?: boolean; offsets?: number[]; seed?: number } = {}): SiteEdit[] {
+  const site = resolveComponent(spec, cfg.component);
+  const groups = interventionPositions(parsePositions(cfg.positions), promptLengths, { shareWeights: cfg.shareWeights, offsets: opts.offsets });
+  return placed.map((p) => ({
+    site: site.site,
+    layer: p.layer,
+    head: site.head,
+    positions: groups[p.group],
+    apply: (v: tf.Tensor) => p.intervention.apply(v, { training: opts.training, seed: opts.seed }),
+  }));
+}
+
+export interface ReftResult {
+  interventions: PlacedIntervention[];
+  config: ReftConfig;
+  parameters: number;
+  loss: { step: number; value: number }[];
+  dev: { epoch: number; accuracy: number; meanLogitDiff: number }[];
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  /** Milliseconds per epoch (training steps only). */
+  epochMs: number[];
+  cachedPrefixLayer?: number;
+}
+
+/**
+ * Trains ReFT interventions on a frozen model, completion-only cross-entropy,
+ * AdamW with warm-up and linear decay, dev accuracy each epoch.
+ */
+export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { train: TaskExample[]; dev: TaskExample[] }, cfgIn: Partial<ReftConfig> & { layers: number[] }, hooks: RunHooks = {}): ReftResult {
+  const cfg: ReftConfig = { ...REFT_DEFAULTS, ...cfgIn };
+  const spec = model.spec;
+  validateReftConfig(spec, cfg);
+  const train = encodeExamples(tok, data.train, 'training split');
+  const placed = createReftInterventions(spec, cfg);
+  const vars = placed.flatMap((p) => p.intervention.variables);
+  const opt = new AdamW(vars, { weightDecay: cfg.weightDecay, clipNorm: cfg.clipNorm });
+  const pad = spec.padTokenId ?? spec.eosTokenIds[0] ?? 0;
+  const firstLayer = Math.min(...cfg.layers);
+  // Everything before the first intervened layer is frozen; resuming there still
+  // applies an edit at that layer's block_input.
+  const cacheLayer = cfg.cachePrefix && firstLayer > 0 ? firstLayer : undefined;
+  const cache = cacheLayer !== undefined ? new PrefixCache(model, cacheLayer, train, pad) : undefined;
+  const stepsPerEpoch = Math.ceil(train.length / cfg.batchSize);
+  const total = stepsPerEpoch * cfg.epochs;
+  const warmup = Math.round(total * cfg.warmupRatio);
+  const clock = new ProgressClock(hooks, 'reft', total);
+  const result: ReftResult = { interventions: placed, config: cfg, parameters: placed.reduce((a, p) => a + p.intervention.parameterCount(), 0), loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], cachedPrefixLayer: cacheLayer };
+  let best = -Infinity;
+  let bestState: Record<string, unknown>[] | undefined;
+  let sinceBest = 0;
+  let step = 0;
+  try {
+    for (let epoch = 0; epoch < cfg.epochs; epoch++) {
+      const t0 = performance.now();
+      for (const idx of epochBatches(train.length, cfg.batchSize, cfg.seed, epoch)) {
+        const b = supervisedBatch(idx.map((i) => train[i]), pad);
+        const T = b.ids[0].length;
+        const edits = reftEdits(cfg, spec, placed, b.promptLengths, { training: true, seed: cfg.seed + step });
+        const start = cache ? { layer: cacheLayer!, residual: cache.batch(idx, T) } : undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const r = model.forward({ inputIds: b.ids, attentionMask: b.mask }, { edits, start, logits: { positions: b.targetPositions } });
+          return completionLoss(r.logits!, b.targets);
+        }, vars);
+        const loss = value.dataSync()[0];
+        if (!Number.isFinite(loss)) {
+          tf.dispose([value, ...Object.values(grads), start?.residual]);
+          throw new SubspaceError('INTERNAL', `training diverged: the loss became ${loss} at step ${step} (epoch ${epoch}); lower the learning rate (now ${cfg.lr})`, 'lr');
+        }
+        opt.step(grads, warmupLinear(step, total, warmup, cfg.lr));
+        for (const p of placed) p.intervention.afterStep?.();
+        tf.dispose([value, ...Object.values(grads), start?.residual]);
+        result.loss.push({ step, value: loss });
+        step++;
+        clock.tick(step, { loss, epoch });
+      }
+      result.epochMs.push(performance.now() - t0);
+      if (data.dev.length > 0) {
+        const r = evaluateReft(model, tok, data.dev, cfg, placed);
+        result.dev.push({ epoch, accuracy: r.accuracy, meanLogitDiff: r.meanLogitDiff });
+        clock.tick(step, { devAccuracy: r.accuracy, epoch });
+        if (r.accuracy > best) {
+          best = r.accuracy;
+          result.bestEpoch = epoch;
+          bestState = placed.map((p) => p.intervention.state());
+          sinceBest = 0;
+        } else if (cfg.patience > 0 && ++sinceBest >= cfg.patience) {
+          result.stoppedEarly = true;
+          break;
+        }
+      }
+    }
+    // Keep the best epoch's weights, as early stopping promises.
+    if (bestState && result.bestEpoch !== result.dev.length - 1) placed.forEach((p, i) => p.intervention.load(bestState![i] as never));
+  } catch (e) {
+    for (const p of placed) p.intervention.dispose();
+    throw e;
+  } finally {
+    opt.dispose();
+    cache?.dispose();
+  }
+  return result;
+}
+
+/** Accuracy and logit difference with the interventions applied at the prompt positions. */
+export function evaluateReft(model: Transformer, tok: SubspaceTokenizer, examples: TaskExample[], cfg: ReftConfig, placed: PlacedIntervention[], multipleChoice = false): EvalResult {
+  return evaluateExamples(model, tok, examples, {
+    multipleChoice,
+    edits: (promptLengths) => reftEdits(cfg, model.spec, placed, promptLengths),
+  });
+}
