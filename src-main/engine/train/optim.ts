@@ -25,8 +25,9 @@ export class AdamW {
     opts: AdamWOptions = {},
   ) {
     this.o = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 0, clipNorm: opts.clipNorm };
-    this.m = vars.map((x) => tf.variable(tf.zerosLike(x), false));
-    this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+    // In a tidy, so the zero tensors the variables copy from are freed.
+    this.m = tf.tidy(() => vars.map((x) => tf.variable(tf.zerosLike(x), false)));
+    this.v = tf.tidy(() => vars.map((x) => tf.variable(tf.zerosLike(x), false)));
   }
 
   /** Applies one update with learning rate `lr`; returns the gradient norm before clipping. */
