@@ -3,6 +3,7 @@ import { APP_VERSION } from '../engine/version.js';
 import { registerInfo } from './commands/info.js';
 import { registerModelCommands } from './commands/model-commands.js';
 import { registerTaskCommands } from './commands/task-commands.js';
+import { registerReftCommands } from './commands/reft-commands.js';
 import { fail } from './output.js';
 
 const program = new Command();
@@ -17,6 +18,7 @@ program
 registerInfo(program);
 registerModelCommands(program);
 registerTaskCommands(program);
+registerReftCommands(program);
 
 try {
   await program.parseAsync(process.argv);

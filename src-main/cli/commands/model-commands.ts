@@ -4,6 +4,8 @@ import { SubspaceError } from '../../engine/errors.js';
 import { writeSafetensors } from '../../engine/io/safetensors.js';
 import type { LoadedModel } from '../../engine/io/model-folder.js';
 import { generate } from '../../engine/model/generate.js';
+import { loadReft } from '../../engine/methods/reft-artifact.js';
+import { reftEdits } from '../../engine/methods/reft.js';
 import { parseSiteList, siteKey } from '../../engine/model/sites.js';
 import { openModel } from '../../engine/open-model.js';
 import { num } from '../args.js';
@@ -74,13 +76,16 @@ export function registerModelCommands(program: Command): void {
     .option('--top-p <p>', 'nucleus sampling mass', num('top-p', { min: 0, max: 1 }), 1)
     .option('--seed <s>', 'sampling seed', num('seed', { int: true, min: 0 }), 0)
     .option('--stop <ids>', 'comma-separated stop token ids (default: the model’s EOS)')
+    .option('--intervention <dir>', 'apply a trained ReFT intervention to the prompt pass')
     .option('--json', 'machine-readable output')
-    .action(async (o: { model: string; prompt: string; maxNewTokens: number; temperature: number; topP: number; seed: number; stop?: string; json?: boolean }) => {
+    .action(async (o: { model: string; prompt: string; maxNewTokens: number; temperature: number; topP: number; seed: number; stop?: string; intervention?: string; json?: boolean }) => {
       const backend = await startBackend(program);
       const m = await openWithTokenizer(o.model);
       const ids = encodePrompt(m, o.prompt);
       const stopTokens = o.stop?.split(',').map((s) => num('stop', { int: true, min: 0 })(s));
+      const reft = o.intervention ? loadReft(o.intervention, m.spec) : undefined;
       const r = generate(m.model, [ids], {
+        promptEdits: reft ? reftEdits(reft.config, m.spec, reft.placed, [ids.length]) : undefined,
         maxNewTokens: o.maxNewTokens,
         temperature: o.temperature,
         topP: o.topP === 0 ? 1e-9 : o.topP,
@@ -90,7 +95,7 @@ export function registerModelCommands(program: Command): void {
       });
       const completion = m.tokenizer.decode(r.tokens[0], { skipSpecialTokens: true });
       if (o.json) {
-        printJson({ model: m.name, backend: backend.backend, prompt: o.prompt, completion, tokens: r.tokens[0], stopped: r.finished[0] });
+        printJson({ model: m.name, backend: backend.backend, prompt: o.prompt, intervention: o.intervention ?? null, completion, tokens: r.tokens[0], stopped: r.finished[0] });
         return;
       }
       console.log(o.prompt + completion);

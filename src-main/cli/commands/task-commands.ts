@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { SubspaceError } from '../../engine/errors.js';
 import { importDataset } from '../../engine/data/import.js';
 import { evaluateExamples } from '../../engine/eval/evaluate.js';
+import { loadReft } from '../../engine/methods/reft-artifact.js';
+import { evaluateReft } from '../../engine/methods/reft.js';
 import { openModel } from '../../engine/open-model.js';
 import { listTasks, loadTask } from '../../engine/tasks/registry.js';
 import { SPLITS, type Split, type TaskExample } from '../../engine/tasks/schema.js';
@@ -58,8 +60,9 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--task <name>', 'a built-in task name, or a dataset file (JSONL/CSV)')
     .option('--split <split>', 'train, dev or test', 'test')
     .option('--limit <n>', 'evaluate only the first n examples', num('limit', { int: true, min: 1 }))
+    .option('--intervention <dir>', 'evaluate with a trained ReFT intervention applied')
     .option('--json', 'machine-readable output')
-    .action(async (o: { model: string; task: string; split: string; limit?: number; json?: boolean }) => {
+    .action(async (o: { model: string; task: string; split: string; limit?: number; intervention?: string; json?: boolean }) => {
       const backend = await startBackend(program);
       const split = parseSplit(o.split);
       const m = await openModel(o.model);
@@ -79,9 +82,10 @@ export function registerTaskCommands(program: Command): void {
       }
       if (o.limit) examples = examples.slice(0, o.limit);
       if (examples.length === 0) throw new SubspaceError('BAD_ARGUMENT', `no examples to evaluate in ${o.task} (${split})`, 'task');
-      const r = evaluateExamples(m.model, m.tokenizer!, examples, { multipleChoice });
+      const reft = o.intervention ? loadReft(o.intervention, m.spec) : undefined;
+      const r = reft ? evaluateReft(m.model, m.tokenizer!, examples, reft.config, reft.placed, multipleChoice) : evaluateExamples(m.model, m.tokenizer!, examples, { multipleChoice });
       if (o.json) {
-        printJson({ model: m.name, task: taskName, split, backend: backend.backend, ...r });
+        printJson({ model: m.name, task: taskName, split, backend: backend.backend, intervention: o.intervention ?? null, ...r });
         return;
       }
       note(`${m.name} on ${taskName} (${split}, ${r.n} examples, ${backend.backend})`);
