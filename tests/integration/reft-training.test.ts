@@ -41,18 +41,20 @@ beforeAll(async () => {
 const base: Partial<ReftConfig> = { epochs: 2, batchSize: 8, lr: 2e-2, rank: 2, seed: 7, positions: 'f1+l1' };
 
 describe('ReFT training', () => {
-  it('the cached frozen prefix gives the same run as recomputing it', () => {
-    const cfg = { ...base, layers: [1, 2] };
-    const cached = trainReft(llama.model, llama.tokenizer!, { train, dev }, { ...cfg, cachePrefix: true });
-    const plain = trainReft(llama.model, llama.tokenizer!, { train, dev }, { ...cfg, cachePrefix: false });
-    expect(cached.cachedPrefixLayer).toBe(1);
-    expect(plain.cachedPrefixLayer).toBeUndefined();
-    expect(cached.loss.length).toBe(plain.loss.length);
-    cached.loss.forEach((l, i) => expect(Math.abs(l.value - plain.loss[i].value)).toBeLessThan(1e-4));
-    const a = cached.interventions[0].intervention.state().weight.data;
-    const b = plain.interventions[0].intervention.state().weight.data;
-    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-4);
-    for (const r of [cached, plain]) for (const p of r.interventions) p.intervention.dispose();
+  it('both frozen-computation caches give the same run as recomputing everything', () => {
+    const cfg = { ...base, layers: [1, 2], positions: 'l2' };
+    const runs = (['window', 'layers', 'none'] as const).map((cache) => trainReft(llama.model, llama.tokenizer!, { train, dev }, { ...cfg, cache }));
+    expect(runs.map((r) => r.cacheMode)).toEqual(['window', 'layers', 'none']);
+    expect(runs[0].cachedPrefixLayer).toBe(1);
+    const [window, layers, none] = runs;
+    for (const other of [window, layers]) {
+      expect(other.loss.length).toBe(none.loss.length);
+      other.loss.forEach((l, i) => expect(Math.abs(l.value - none.loss[i].value)).toBeLessThan(1e-4));
+      const a = other.interventions[1].intervention.state().weight.data;
+      const b = none.interventions[1].intervention.state().weight.data;
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-4);
+    }
+    for (const r of runs) for (const p of r.interventions) p.intervention.dispose();
   });
 
   it('lowers the completion loss, keeps R orthonormal, and counts 2·d·r + r parameters per intervention', () => {

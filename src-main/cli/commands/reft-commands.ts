@@ -45,7 +45,7 @@ export function registerReftCommands(program: Command): void {
     .option('--activation <a>', 'activation on W h + b')
     .option('--patience <n>', 'early stopping after n epochs without a better dev accuracy', num('patience', { int: true, min: 0 }), 0)
     .option('--seed <s>', 'seed', num('seed', { int: true, min: 0 }), REFT_DEFAULTS.seed)
-    .option('--no-cache-prefix', 'recompute the frozen layers every step')
+    .option('--cache <mode>', 'reuse frozen activations: auto, window, layers or none', 'auto')
     .option('--json', 'machine-readable summary')
     .action(async (o: Record<string, any>) => {
       const backend = await startBackend(program);
@@ -65,7 +65,7 @@ export function registerReftCommands(program: Command): void {
         activation: o.activation,
         patience: o.patience,
         seed: o.seed,
-        cachePrefix: o.cachePrefix,
+        cache: o.cache,
       };
       const mc = task.manifest.kind === 'multiple-choice';
       const baseTest = evaluateExamples(m.model, m.tokenizer!, task.splits.test, { multipleChoice: mc });

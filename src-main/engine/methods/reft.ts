@@ -9,7 +9,7 @@ import { interventionPositions, parsePositions } from '../interventions/position
 import type { TaskExample } from '../tasks/schema.js';
 import { evaluateExamples, type EvalResult } from '../eval/evaluate.js';
 import { AdamW, warmupLinear } from '../train/optim.js';
-import { completionLoss, encodeExamples, epochBatches, PrefixCache, supervisedBatch } from '../train/supervised.js';
+import { completionLoss, encodeExamples, epochBatches, PrefixCache, supervisedBatch, WindowCache } from '../train/supervised.js';
 import { ProgressClock, type RunHooks } from './progress.js';
 
 export interface ReftConfig {
@@ -32,8 +32,14 @@ export interface ReftConfig {
   seed: number;
   /** Stop after this many epochs without a better dev accuracy (0: never). */
   patience: number;
-  /** Reuse the frozen residual before the first intervened layer across epochs. */
-  cachePrefix: boolean;
+  /**
+   * Frozen computation reused across epochs. 'window': the residual entering the
+   * first intervened layer from the first edited position on, plus the keys and
+   * values of earlier positions (later layers then run only on that window);
+   * 'layers': the residual entering the first intervened layer at every position;
+   * 'auto': window when it fits the memory budget, else layers.
+   */
+  cache: 'auto' | 'window' | 'layers' | 'none';
 }
 
 export const REFT_DEFAULTS: Omit<ReftConfig, 'layers'> = {
@@ -51,8 +57,11 @@ export const REFT_DEFAULTS: Omit<ReftConfig, 'layers'> = {
   clipNorm: 1,
   seed: 42,
   patience: 0,
-  cachePrefix: true,
+  cache: 'auto',
 };
+
+/** Frozen activations kept for reuse across epochs: at most this many floats (1 GiB). */
+const CACHE_BUDGET_FLOATS = 256 * 1024 * 1024;
 
 export interface ReftSite {
   site: SiteName;
@@ -101,6 +110,9 @@ export function validateReftConfig(spec: ModelSpec, cfg: ReftConfig): ReftSite {
     throw new SubspaceError('BAD_ARGUMENT', `rank ${cfg.rank} must be a whole number from 1 to the site's width ${site.width}`, 'rank');
   }
   parsePositions(cfg.positions);
+  if (!['auto', 'window', 'layers', 'none'].includes(cfg.cache)) {
+    throw new SubspaceError('BAD_ARGUMENT', `cache mode '${cfg.cache}' is not one of auto, window, layers, none`, 'cache');
+  }
   if (!(cfg.lr > 0)) throw new SubspaceError('BAD_ARGUMENT', `learning rate must be positive (got ${cfg.lr})`, 'lr');
   if (!(cfg.epochs >= 1)) throw new SubspaceError('BAD_ARGUMENT', `epochs must be at least 1 (got ${cfg.epochs})`, 'epochs');
   if (!(cfg.batchSize >= 1)) throw new SubspaceError('BAD_ARGUMENT', `batch size must be at least 1 (got ${cfg.batchSize})`, 'batch');
@@ -131,9 +143,10 @@ function interventionGroups(cfg: ReftConfig): number {
  * The edits that apply the interventions to a batch whose prompts have these
  * lengths (and, for left-padded batches, these offsets).
  */
-export function reftEdits(cfg: ReftConfig, spec: ModelSpec, placed: PlacedIntervention[], promptLengths: number[], opts: { training?: boolean; offsets?: number[]; seed?: number } = {}): SiteEdit[] {
+export function reftEdits(cfg: ReftConfig, spec: ModelSpec, placed: PlacedIntervention[], promptLengths: number[], opts: { training?: boolean; offsets?: number[]; seed?: number; shift?: number[] } = {}): SiteEdit[] {
   const site = resolveComponent(spec, cfg.component);
-  const groups = interventionPositions(parsePositions(cfg.positions), promptLengths, { shareWeights: cfg.shareWeights, offsets: opts.offsets });
+  let groups = interventionPositions(parsePositions(cfg.positions), promptLengths, { shareWeights: cfg.shareWeights, offsets: opts.offsets });
+  if (opts.shift) groups = groups.map((g) => g.map((row, b) => row.map((p) => (p >= 0 ? p - opts.shift![b] : -1))));
   return placed.map((p) => ({
     site: site.site,
     layer: p.layer,
@@ -154,6 +167,7 @@ export interface ReftResult {
   /** Milliseconds per epoch (training steps only). */
   epochMs: number[];
   cachedPrefixLayer?: number;
+  cacheMode: 'window' | 'layers' | 'none';
 }
 
 /**
@@ -170,15 +184,24 @@ export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { tr
   const opt = new AdamW(vars, { weightDecay: cfg.weightDecay, clipNorm: cfg.clipNorm });
   const pad = spec.padTokenId ?? spec.eosTokenIds[0] ?? 0;
   const firstLayer = Math.min(...cfg.layers);
-  // Everything before the first intervened layer is frozen; resuming there still
-  // applies an edit at that layer's block_input.
-  const cacheLayer = cfg.cachePrefix && firstLayer > 0 ? firstLayer : undefined;
-  const cache = cacheLayer !== undefined ? new PrefixCache(model, cacheLayer, train, pad) : undefined;
+  // Where each example's computation first changes: its first edited position
+  // (or the first position whose logits the loss reads).
+  const starts = train.map((e) => {
+    const groups = interventionPositions(parsePositions(cfg.positions), [e.prompt.length], { shareWeights: cfg.shareWeights });
+    const edited = groups.flatMap((g) => g[0]).filter((p) => p >= 0);
+    return Math.min(e.prompt.length - 1, ...edited);
+  });
+  const windowFloats = train.reduce((a, e, i) => a + WindowCache.floatsPerExample(spec, firstLayer, e.prompt.length + e.completion.length, starts[i]), 0);
+  const mode: ReftResult['cacheMode'] =
+    cfg.cache === 'none' ? 'none' : cfg.cache === 'window' || (cfg.cache === 'auto' && windowFloats <= CACHE_BUDGET_FLOATS) ? 'window' : firstLayer > 0 ? 'layers' : 'none';
+  const window = mode === 'window' ? new WindowCache(model, firstLayer, train, starts, pad) : undefined;
+  const layerCache = mode === 'layers' ? new PrefixCache(model, firstLayer, train, pad) : undefined;
+  const cacheLayer = mode === 'none' ? undefined : firstLayer;
   const stepsPerEpoch = Math.ceil(train.length / cfg.batchSize);
   const total = stepsPerEpoch * cfg.epochs;
   const warmup = Math.round(total * cfg.warmupRatio);
   const clock = new ProgressClock(hooks, 'reft', total);
-  const result: ReftResult = { interventions: placed, config: cfg, parameters: placed.reduce((a, p) => a + p.intervention.parameterCount(), 0), loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], cachedPrefixLayer: cacheLayer };
+  const result: ReftResult = { interventions: placed, config: cfg, parameters: placed.reduce((a, p) => a + p.intervention.parameterCount(), 0), loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], cachedPrefixLayer: cacheLayer, cacheMode: mode };
   let best = -Infinity;
   let bestState: Record<string, unknown>[] | undefined;
   let sinceBest = 0;
@@ -188,21 +211,31 @@ export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { tr
       const t0 = performance.now();
       for (const idx of epochBatches(train.length, cfg.batchSize, cfg.seed, epoch)) {
         const b = supervisedBatch(idx.map((i) => train[i]), pad);
-        const T = b.ids[0].length;
-        const edits = reftEdits(cfg, spec, placed, b.promptLengths, { training: true, seed: cfg.seed + step });
-        const start = cache ? { layer: cacheLayer!, residual: cache.batch(idx, T) } : undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const r = model.forward({ inputIds: b.ids, attentionMask: b.mask }, { edits, start, logits: { positions: b.targetPositions } });
-          return completionLoss(r.logits!, b.targets);
-        }, vars);
+        const seed = cfg.seed + step;
+        let run: () => tf.Scalar;
+        let release = () => {};
+        if (window) {
+          const w = window.batch(idx);
+          const edits = reftEdits(cfg, spec, placed, b.promptLengths, { training: true, seed, shift: w.starts });
+          const positions = b.targetPositions.map((row, k) => row.map((p) => (p >= 0 ? p - w.starts[k] : -1)));
+          run = () => completionLoss(model.forward({ inputIds: w.ids, attentionMask: w.mask }, { edits, start: { layer: firstLayer, residual: w.residual }, cache: w.cache, cacheReadOnly: true, logits: { positions } }).logits!, b.targets);
+          release = w.dispose;
+        } else {
+          const edits = reftEdits(cfg, spec, placed, b.promptLengths, { training: true, seed });
+          const start = layerCache ? { layer: firstLayer, residual: layerCache.batch(idx, b.ids[0].length) } : undefined;
+          run = () => completionLoss(model.forward({ inputIds: b.ids, attentionMask: b.mask }, { edits, start, logits: { positions: b.targetPositions } }).logits!, b.targets);
+          release = () => start?.residual.dispose();
+        }
+        const { value, grads } = tf.variableGrads(run, vars);
+        release();
         const loss = value.dataSync()[0];
         if (!Number.isFinite(loss)) {
-          tf.dispose([value, ...Object.values(grads), start?.residual]);
+          tf.dispose([value, ...Object.values(grads)]);
           throw new SubspaceError('INTERNAL', `training diverged: the loss became ${loss} at step ${step} (epoch ${epoch}); lower the learning rate (now ${cfg.lr})`, 'lr');
         }
         opt.step(grads, warmupLinear(step, total, warmup, cfg.lr));
         for (const p of placed) p.intervention.afterStep?.();
-        tf.dispose([value, ...Object.values(grads), start?.residual]);
+        tf.dispose([value, ...Object.values(grads)]);
         result.loss.push({ step, value: loss });
         step++;
         clock.tick(step, { loss, epoch });
@@ -230,7 +263,8 @@ export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { tr
     throw e;
   } finally {
     opt.dispose();
-    cache?.dispose();
+    window?.dispose();
+    layerCache?.dispose();
   }
   return result;
 }

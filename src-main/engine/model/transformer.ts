@@ -32,6 +32,8 @@ export interface ForwardOptions {
   logits?: LogitsRequest;
   /** Extend this cache: the input continues the cached sequences. */
   cache?: KVCache;
+  /** With a cache: read it but leave it as it was (frozen-prefix training reuses one cache). */
+  cacheReadOnly?: boolean;
   /** Resume from a cached residual entering `layer` (frozen-prefix reuse). */
   start?: { layer: number; residual: tf.Tensor };
   /** Run only the layers before this one; `residual` in the result is the block_input there. */
@@ -152,7 +154,7 @@ export class Transformer {
       }
     }
 
-    const newKV: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
+    const newKV: { layer: number; k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
     const out = tf.tidy(() => {
       const sites: Record<string, tf.Tensor> = {};
       const selCache = new Map<number[][], tf.Tensor3D>();
@@ -199,7 +201,7 @@ export class Transformer {
         const w = this.weights.layers[l];
         const h = at('attention_input', l, norm(x, w.ln1, this.spec.norm, this.spec.normEps));
         const { out: attnOut, k, v } = this.attention(h, w, l, p, bias, rope, opts.cache, at);
-        if (opts.cache) newKV.push({ k: tf.keep(k), v: tf.keep(v) });
+        if (opts.cache && !opts.cacheReadOnly) newKV.push({ layer: l, k: tf.keep(k), v: tf.keep(v) });
         x = tf.add(x, at('attention_output', l, attnOut));
         const h2 = at('mlp_input', l, norm(x, w.ln2, this.spec.norm, this.spec.normEps));
         x = tf.add(x, at('mlp_output', l, this.mlp(h2, w, l, at)));
@@ -225,7 +227,7 @@ export class Transformer {
       }
       return logits ? { sites, logits } : { sites };
     });
-    if (opts.cache) this.commitCache(opts.cache, newKV, p);
+    if (opts.cache && !opts.cacheReadOnly) this.commitCache(opts.cache, newKV, p);
     return out as ForwardResult;
   }
 
@@ -337,8 +339,8 @@ export class Transformer {
     return replaceHead(value, axis, e.head, atPositions);
   }
 
-  private commitCache(cache: KVCache, kv: { k: tf.Tensor4D; v: tf.Tensor4D }[], p: Prepared): void {
-    kv.forEach(({ k, v }, l) => {
+  private commitCache(cache: KVCache, kv: { layer: number; k: tf.Tensor4D; v: tf.Tensor4D }[], p: Prepared): void {
+    kv.forEach(({ layer: l, k, v }) => {
       cache.keys[l]?.dispose();
       cache.values[l]?.dispose();
       cache.keys[l] = k;

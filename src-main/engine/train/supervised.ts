@@ -1,7 +1,7 @@
 import * as tf from '../tf.js';
 import { SubspaceError } from '../errors.js';
 import type { SubspaceTokenizer } from '../io/tokenizer.js';
-import type { Transformer } from '../model/transformer.js';
+import { KVCache, type Transformer } from '../model/transformer.js';
 import type { TaskExample } from '../tasks/schema.js';
 import { seededRandom } from '../model/generate.js';
 
@@ -127,6 +127,113 @@ export class PrefixCache {
 
   dispose(): void {
     for (const t of this.rows.values()) t.dispose();
+    this.rows.clear();
+  }
+}
+
+interface WindowRow {
+  start: number;
+  length: number;
+  residual: tf.Tensor2D;
+  keys: tf.Tensor3D[];
+  values: tf.Tensor3D[];
+}
+
+/** A batch assembled from the window cache: run it with `start` and a read-only `cache`. */
+export interface WindowBatch {
+  residual: tf.Tensor3D;
+  cache: KVCache;
+  /** Where each sequence's window begins (subtract from absolute positions). */
+  starts: number[];
+  ids: number[][];
+  mask: number[][];
+  dispose(): void;
+}
+
+/**
+ * Frozen computation for interventions at layer ≥ L and positions ≥ p0 of
+ * each sequence: the residual entering L at positions ≥ p0, and the keys and
+ * values of positions < p0 in layers ≥ L. Attention is causal, so no edit
+ * reaches an earlier position; training then runs layers L.. on [p0, T) only.
+ */
+export class WindowCache {
+  private readonly rows = new Map<number, WindowRow>();
+
+  constructor(
+    private readonly model: Transformer,
+    readonly layer: number,
+    private readonly examples: { prompt: number[]; completion: number[] }[],
+    private readonly windowStarts: number[],
+    private readonly pad: number,
+    private readonly batchSize = 32,
+  ) {}
+
+  /** Floats a cached example takes; callers compare this against a memory budget. */
+  static floatsPerExample(spec: Transformer['spec'], layer: number, length: number, start: number): number {
+    return (length - start) * spec.dModel + 2 * (spec.nLayers - layer) * spec.nKvHeads * spec.dHead * start;
+  }
+
+  batch(indices: number[]): WindowBatch {
+    this.fill(indices);
+    const rows = indices.map((i) => this.rows.get(i)!);
+    const W = Math.max(...rows.map((r) => r.length));
+    const P = Math.max(...rows.map((r) => r.start));
+    const spec = this.model.spec;
+    const cache = new KVCache(spec.nLayers);
+    const residual = tf.tidy(() => tf.stack(rows.map((r) => (W > r.length ? tf.pad(r.residual, [[0, W - r.length], [0, 0]]) : r.residual))) as tf.Tensor3D);
+    if (P > 0) {
+      for (let l = this.layer; l < spec.nLayers; l++) {
+        const k = l - this.layer;
+        const padSeq = (t: tf.Tensor3D, n: number) => (P > n ? tf.pad(t, [[0, 0], [0, P - n], [0, 0]]) : t);
+        cache.keys[l] = tf.tidy(() => tf.stack(rows.map((r) => padSeq(r.keys[k], r.start))) as tf.Tensor4D);
+        cache.values[l] = tf.tidy(() => tf.stack(rows.map((r) => padSeq(r.values[k], r.start))) as tf.Tensor4D);
+      }
+    }
+    cache.mask = rows.map((r) => Array.from({ length: P }, (_, j) => (j < r.start ? 1 : 0)));
+    const ids = indices.map((i, b) => {
+      const seq = [...this.examples[i].prompt, ...this.examples[i].completion].slice(rows[b].start);
+      return [...seq, ...new Array(W - seq.length).fill(this.pad)];
+    });
+    const mask = rows.map((r) => Array.from({ length: W }, (_, j) => (j < r.length ? 1 : 0)));
+    return { residual, cache, starts: rows.map((r) => r.start), ids, mask, dispose: () => (residual.dispose(), cache.dispose()) };
+  }
+
+  private fill(indices: number[]): void {
+    const missing = indices.filter((i) => !this.rows.has(i));
+    const spec = this.model.spec;
+    for (let s = 0; s < missing.length; s += this.batchSize) {
+      const chunk = missing.slice(s, s + this.batchSize);
+      const b = supervisedBatch(chunk.map((i) => this.examples[i]), this.pad);
+      const kv = new KVCache(spec.nLayers);
+      const r = this.model.forward({ inputIds: b.ids, attentionMask: b.mask }, { cache: kv, read: [{ site: 'block_input', layer: this.layer }], logits: 'none' });
+      const res = r.sites[`block_input:${this.layer}`];
+      chunk.forEach((i, k) => {
+        const total = b.mask[k].reduce((a, v) => a + v, 0);
+        const start = Math.min(Math.max(this.windowStarts[i], 0), total - 1);
+        const length = total - start;
+        const row = tf.tidy(() => {
+          const residual = tf.reshape(tf.slice(res, [k, start, 0], [1, length, -1]), [length, spec.dModel]) as tf.Tensor2D;
+          const keys: tf.Tensor3D[] = [];
+          const values: tf.Tensor3D[] = [];
+          for (let l = this.layer; l < spec.nLayers; l++) {
+            keys.push(tf.reshape(tf.slice(kv.keys[l]!, [k, 0, 0, 0], [1, -1, start, -1]), [spec.nKvHeads, start, spec.dHead]) as tf.Tensor3D);
+            values.push(tf.reshape(tf.slice(kv.values[l]!, [k, 0, 0, 0], [1, -1, start, -1]), [spec.nKvHeads, start, spec.dHead]) as tf.Tensor3D);
+          }
+          return { residual, keys, values };
+        });
+        this.rows.set(i, { start, length, residual: row.residual, keys: row.keys, values: row.values });
+      });
+      tf.dispose(Object.values(r.sites));
+      kv.dispose();
+    }
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  dispose(): void {
+    for (const r of this.rows.values()) tf.dispose([r.residual, ...r.keys, ...r.values]);
     this.rows.clear();
   }
 }
