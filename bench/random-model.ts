@@ -30,8 +30,9 @@ function normal(n: number, std: number, rand: () => number): Float32Array {
  * Hugging Face folder so the bench (and the PyTorch peer) load it by the normal path.
  */
 export function ensureRandomGpt2(dir: string, s: RandomGpt2Shape, seed = 1234): string {
-  if (existsSync(join(dir, 'model.safetensors'))) return dir;
   mkdirSync(dir, { recursive: true });
+  if (!existsSync(join(dir, 'tokenizer.json'))) writeFileSync(join(dir, 'tokenizer.json'), syntheticTokenizer(s.vocab));
+  if (existsSync(join(dir, 'model.safetensors'))) return dir;
   const rand = seededRandom(seed);
   const d = s.width;
   const t: Record<string, TensorToWrite> = {};
@@ -79,4 +80,21 @@ export function forwardFlops(s: RandomGpt2Shape, B: number, T: number): number {
   const perTokenMatmul = s.layers * (2 * (4 * d * d) + 2 * (2 * d * 4 * d)) + 2 * d * s.vocab;
   const attention = s.layers * B * (2 * 2 * T * T * d);
   return tokens * perTokenMatmul + attention;
+}
+
+/** A word-level tokenizer over "t0" … "t{V-1}", so benchmarks can feed text to random models. */
+export function syntheticTokenizer(vocab: number): string {
+  const v: Record<string, number> = {};
+  for (let i = 0; i < vocab; i++) v[`t${i}`] = i;
+  return JSON.stringify({
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [],
+    normalizer: null,
+    pre_tokenizer: { type: 'WhitespaceSplit' },
+    post_processor: null,
+    decoder: null,
+    model: { type: 'WordLevel', vocab: v, unk_token: 't0' },
+  });
 }

@@ -9,7 +9,8 @@ import * as tf from '../src-main/engine/tf.js';
 import { initBackend } from '../src-main/engine/backend/index.js';
 import { benchMatmul } from './matmul.js';
 import { benchForward } from './forward.js';
-import { GPT2_SMALL, type RandomGpt2Shape } from './random-model.js';
+import { GPT2_SMALL, ensureRandomGpt2, type RandomGpt2Shape } from './random-model.js';
+import { benchReft } from './reft.js';
 
 const smoke = process.argv.includes('--smoke');
 const HERE = import.meta.dirname;
@@ -34,6 +35,14 @@ async function main(): Promise<void> {
     `forward: GPT-2-shaped ${shape.layers}×${shape.heads}×${shape.width} (vocab ${shape.vocab}), batch ${B}×${T}: ` +
       `${fw.msPerForward.toFixed(0)} ms, ${fw.tokensPerSecond.toFixed(0)} tokens/s, ${fw.gflops.toFixed(2)} GFLOP/s = ${(100 * fraction).toFixed(0)}% of the matmul ceiling (target ≥ 50%)`,
   );
+  ensureRandomGpt2(dir, shape);
+  const reft = await benchReft(dir, smoke ? { examples: 8, tokens: 8, epochs: 2, batch: 4 } : { examples: 32, tokens: 32, epochs: 3, batch: 8 });
+  const e = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
+  console.log(
+    `reft: LoReFT rank 4 at layer ${reft.layer} of ${reft.layers}, ${reft.examples} examples × ${reft.tokens} tokens, positions l1: ` +
+      `epoch ms recompute [${e(reft.epochMs.none)}], layer cache [${e(reft.epochMs.layers)}], window cache [${e(reft.epochMs.window)}]; ` +
+      `steady speed-up ${reft.speedup.layers.toFixed(2)}× (layers), ${reft.speedup.window.toFixed(2)}× (window) (target ≥ 2×)`,
+  );
   const results = {
     date: new Date().toISOString(),
     smoke,
@@ -41,6 +50,7 @@ async function main(): Promise<void> {
     backend: { name: report.backend, device: report.device },
     ceiling: { shape: mmShape, gflops: mm.gflops, transposedGflops: mm.transposed.gflopsAfter, transposedGflopsStock: mm.transposed.gflopsBefore },
     forward: { ...fw, fractionOfCeiling: fraction },
+    reft,
     tensors: { before: tensorsBefore, after: tf.memory().numTensors },
   };
   mkdirSync(HERE, { recursive: true });
