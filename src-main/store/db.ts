@@ -146,19 +146,38 @@ export function migrate(db: DB, migrations: readonly Migration[] = MIGRATIONS): 
 
 const statementCache = new WeakMap<DB, Map<string, Statement>>();
 
-/** A prepared statement for `sql`, prepared once per connection. */
-export function stmt(db: DB, sql: string): Statement {
+type Mode = 'rows' | 'pluck' | 'raw';
+
+function cached(db: DB, sql: string, mode: Mode): Statement {
   let cache = statementCache.get(db);
   if (!cache) {
     cache = new Map();
     statementCache.set(db, cache);
   }
-  let s = cache.get(sql);
+  const key = `${mode}\u0000${sql}`;
+  let s = cache.get(key);
   if (!s) {
     s = db.prepare(sql);
-    cache.set(sql, s);
+    if (mode === 'pluck') s.pluck(true);
+    else if (mode === 'raw' && s.reader) s.raw(true);
+    cache.set(key, s);
   }
   return s;
+}
+
+/** A prepared statement for `sql`, prepared once per connection; rows come back as objects. */
+export function stmt(db: DB, sql: string): Statement {
+  return cached(db, sql, 'rows');
+}
+
+/** Like stmt, but each row is its first column's value. */
+export function stmtPluck(db: DB, sql: string): Statement {
+  return cached(db, sql, 'pluck');
+}
+
+/** Like stmt, but each row is an array of column values (fastest for bulk reads). */
+export function stmtRaw(db: DB, sql: string): Statement {
+  return cached(db, sql, 'raw');
 }
 
 /** True when `e` is a SQLite constraint error of the given kind (e.g. 'UNIQUE', 'FOREIGNKEY'). */

@@ -67,6 +67,8 @@ export function dpoLoss(policy: tf.Tensor1D, refChosen: ArrayLike<number>, refRe
     const pc = tf.slice(policy, [0], [B]);
     const pr = tf.slice(policy, [B], [B]);
     const margin = tf.sub(tf.sub(pc, tf.tensor1d(Array.from(refChosen))), tf.sub(pr, tf.tensor1d(Array.from(refRejected))));
-    return tf.neg(tf.mean(tf.logSigmoid(tf.mul(margin, beta)))) as tf.Scalar;
+    // −log σ(x) = softplus(−x); tfjs's logSigmoid keeps its input for the backward pass outside the
+    // gradient tape's saved tensors, so it breaks inside a tidy.
+    return tf.mean(tf.softplus(tf.neg(tf.mul(margin, beta)))) as tf.Scalar;
   });
 }

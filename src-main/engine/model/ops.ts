@@ -28,7 +28,8 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 export function activate(x: tf.Tensor, kind: ModelSpec['activation']): tf.Tensor {
   switch (kind) {
     case 'gelu_new': {
-      const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI);
+      // x·x·x rather than pow(x, 3): pow is several times slower on wasm.
+      const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), SQRT_2_OVER_PI);
       return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
     }
     case 'gelu':
