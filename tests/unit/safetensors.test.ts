@@ -28,6 +28,7 @@ import {
   type SafetensorsDtype,
   type TensorToWrite,
 } from '../../src-main/engine/io/safetensors.js';
+import { seededRandom } from '../../src-main/engine/random.js';
 
 let dir: string;
 beforeAll(() => {
@@ -47,17 +48,7 @@ function f32Bits(v: number): number {
   return new Uint32Array(new Float32Array([v]).buffer)[0];
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /** Assert `fn` throws a SubspaceError with `code` whose message contains every fragment. */
 function expectError(fn: () => unknown, code: string, ...fragments: string[]): SubspaceError {

@@ -49,6 +49,7 @@ import { SubspaceError } from '../errors.js';
 import * as tf from '../tf.js';
 import { orthogonalInit, orthonormalityError, orthonormalize, retractToStiefel } from './orthogonal.js';
 import type { ApplyOptions, Intervention, InterventionConfig, TensorState } from './registry.js';
+import { seededRandom } from '../random.js';
 
 export const REFT_TYPES = ['LoReFT', 'NoReFT', 'DiReFT', 'NodiReFT', 'ConsReFT', 'LobiReFT'] as const;
 export type ReftType = (typeof REFT_TYPES)[number];
@@ -133,20 +134,8 @@ function mix(...xs: number[]): number {
   return h >>> 0;
 }
 
-/** mulberry32: uniform [0, 1). */
-function uniformStream(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function gaussianStream(seed: number): () => number {
-  const u = uniformStream(seed);
+  const u = seededRandom(seed);
   let spare: number | undefined;
   return () => {
     if (spare !== undefined) {
@@ -244,11 +233,11 @@ export class ReftIntervention implements Intervention {
     if (this.spec.projection === 'rotate') {
       initial.push([this.keys.projection, [d, r], Float32Array.from(orthogonalInit(d, r, gaussianStream(mix(this.seed, STREAM.rotate))))]);
     } else {
-      const u = uniformStream(mix(this.seed, STREAM.proj));
+      const u = seededRandom(mix(this.seed, STREAM.proj));
       initial.push([this.keys.projection, [r, d], uniformValues(r * d, u, -bound, bound)]);
       if (this.keys.projectionBias) initial.push([this.keys.projectionBias, [r], uniformValues(r, u, -bound, bound)]);
     }
-    const us = uniformStream(mix(this.seed, STREAM.source));
+    const us = seededRandom(mix(this.seed, STREAM.source));
     if (this.keys.weight) {
       initial.push([this.keys.weight, [r, d], uniformValues(r * d, us, -bound, bound)]);
       initial.push([this.keys.bias, [r], uniformValues(r, us, -bound, bound)]);
@@ -309,7 +298,7 @@ export class ReftIntervention implements Intervention {
       // The call's seed is combined with the intervention's own, so interventions given one step seed
       // still draw independent masks.
       const seed = opts.seed !== undefined ? mix(this.seed, STREAM.dropout, 0x5eed, Math.trunc(opts.seed)) : mix(this.seed, STREAM.dropout, this.calls++);
-      const u = uniformStream(seed);
+      const u = seededRandom(seed);
       const keep = 1 - this.dropout;
       const scale = 1 / keep;
       mask = new Float32Array(rows * d);

@@ -1,6 +1,7 @@
 import * as tf from '../tf.js';
 import { SubspaceError } from '../errors.js';
 import { KVCache, type SiteEdit, type Transformer } from './transformer.js';
+import { seededRandom } from '../random.js';
 
 export interface GenerateOptions {
   maxNewTokens?: number;
@@ -24,17 +25,7 @@ export interface GenerateResult {
   finished: boolean[];
 }
 
-/** A small seeded generator (mulberry32): the same seed gives the same samples on every backend. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Picks one token from a row of logits. Exposed for tests. */
 export function pickToken(logits: Float32Array, temperature: number, topP: number, rand: () => number): number {
