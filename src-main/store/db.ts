@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SubspaceError, errorMessage } from '../engine/errors.js';
@@ -44,6 +44,31 @@ export function headerUserVersion(file: string): number | undefined {
   return header.readInt32BE(60);
 }
 
+/**
+ * When a process died with changes still in the WAL (not yet copied into the
+ * main file), the header can hold an old user_version. Ask SQLite through a
+ * read-only connection, which replays the WAL in memory and never checkpoints
+ * into the main file on close.
+ */
+function walUserVersion(file: string): number | undefined {
+  let size = 0;
+  try {
+    size = statSync(`${file}-wal`).size;
+  } catch {
+    return undefined;
+  }
+  if (size === 0) return undefined;
+  let ro: DB | undefined;
+  try {
+    ro = new Database(file, { readonly: true, fileMustExist: true });
+    return ro.pragma('user_version', { simple: true }) as number;
+  } catch (e) {
+    throw wrapOpenError(e, file);
+  } finally {
+    ro?.close();
+  }
+}
+
 function refuseVersion(version: number, file: string): void {
   if (version > LATEST_SCHEMA_VERSION) {
     throw new SubspaceError(
@@ -80,7 +105,10 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   if (!memory) {
     const version = headerUserVersion(file);
-    if (version !== undefined) refuseVersion(version, file);
+    if (version !== undefined) {
+      refuseVersion(version, file);
+      refuseVersion(walUserVersion(file) ?? version, file);
+    }
     mkdirSync(dirname(file), { recursive: true });
   }
 

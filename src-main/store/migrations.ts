@@ -67,7 +67,7 @@ CREATE TABLE runs (
 
 CREATE INDEX runs_created         ON runs (created_at);
 CREATE INDEX runs_project_created ON runs (project_id, created_at);
-CREATE INDEX runs_status          ON runs (status);
+CREATE INDEX runs_status_created  ON runs (status, created_at);
 CREATE INDEX runs_kind_created    ON runs (kind, created_at);
 CREATE INDEX runs_parent          ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
 CREATE INDEX runs_model           ON runs (model_id) WHERE model_id IS NOT NULL;

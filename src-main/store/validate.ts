@@ -28,13 +28,16 @@ export const runStatusSchema = z.enum(RUN_STATUSES);
 /** A JSON object (the parsed form of a config). */
 export const jsonObjectSchema = z.record(z.string(), z.unknown());
 
+function issueField(i: z.core.$ZodIssue): string {
+  const path = i.path.map(String);
+  // An unknown key (a typo such as `projectID`) is named itself.
+  if (i.code === 'unrecognized_keys' && i.keys.length > 0) path.push(i.keys.join(', '));
+  return path.length ? path.join('.') : '(input)';
+}
+
 function describe(e: z.ZodError): { text: string; field: string } {
-  const first = e.issues[0];
-  const field = first && first.path.length ? first.path.map(String).join('.') : '(input)';
-  const text = e.issues
-    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(input)'}: ${i.message}`)
-    .join('; ');
-  return { text, field };
+  const text = e.issues.map((i) => `${issueField(i)}: ${i.message}`).join('; ');
+  return { text, field: e.issues.length ? issueField(e.issues[0]) : '(input)' };
 }
 
 /** Parse `value` with `schema`, or throw BAD_ARGUMENT naming the operation and field. */

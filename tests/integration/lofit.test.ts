@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '../../src-main/engine/tf.js';
 import { loadModelFolder, type LoadedModel } from '../../src-main/engine/io/model-folder.js';
-import { evaluateLofit, lofitEdits, lofitParameterCount, lofitSelect, lofitTune, LOFIT_SELECT_DEFAULTS, LOFIT_TUNE_DEFAULTS, type LofitTuneConfig } from '../../src-main/engine/methods/lofit.js';
+import { evaluateLofit, lofitBiasDelta, lofitEdits, lofitParameterCount, lofitSelect, lofitTune, LOFIT_SELECT_DEFAULTS, LOFIT_TUNE_DEFAULTS, type LofitTuneConfig } from '../../src-main/engine/methods/lofit.js';
 import { dpoLoss } from '../../src-main/engine/methods/dpo.js';
 import { headOverlap, rankHeads, resolveK, topK, validateHeads, type HeadRef } from '../../src-main/engine/methods/heads.js';
 import { CancelledError } from '../../src-main/engine/methods/progress.js';
@@ -36,6 +36,7 @@ beforeAll(async () => {
   llama = await loadModelFolder(join(FIX, 'llama-gqa'));
 });
 
+const maxDiff = (x: tf.Tensor, y: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(x, y))).dataSync()[0]);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('head lists', () => {
@@ -155,8 +156,17 @@ describe('LoFIT', () => {
     const ids = [[5, 9, 12, 3]];
     const a = gpt2.model.forward({ inputIds: ids }, { logits: 'last', edits: zero });
     const b = gpt2.model.forward({ inputIds: ids }, { logits: 'last' });
-    expect(Math.max(...tf.abs(tf.sub(a.logits!, b.logits!)).dataSync())).toBe(0);
-    tf.dispose([a.logits!, b.logits!]);
+    expect(maxDiff(a.logits!, b.logits!)).toBe(0);
+    // The trained offsets fold exactly into the output-projection bias.
+    const delta = lofitBiasDelta(gpt2.model, r.offsets, r.heads);
+    expect([...delta.keys()]).toEqual([0, 1]);
+    const folded = [...delta].map(([layer, d]) => ({ site: 'attention_output' as const, layer, apply: (x: tf.Tensor) => tf.add(x, tf.tensor1d(d)) }));
+    const c = gpt2.model.forward({ inputIds: ids }, { logits: 'all', edits: lofitEdits(r.offsets, r.heads) });
+    const e = gpt2.model.forward({ inputIds: ids }, { logits: 'all', edits: folded });
+    expect(maxDiff(c.logits!, e.logits!)).toBeLessThan(1e-5);
+    expect(maxDiff(c.logits!, b.logits!)).toBeGreaterThan(1e-3);
+    tf.dispose([a.logits!, b.logits!, c.logits!, e.logits!]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('the cached frozen prefix gives the same run as recomputing it (CE and DPO)', () => {

@@ -348,6 +348,25 @@ export function lofitEdits(offsets: ArrayLike<number>[], heads: HeadRef[], spec?
   return heads.map(([l, h], i) => ({ site: 'head_output', layer: l, head: h, apply: (z: tf.Tensor) => tf.add(z, tf.tensor1d(values[i])) }));
 }
 
+/**
+ * The offsets folded into the output-projection bias: per layer, Σ_h W_o[rows of h] ᵀ v_h (width
+ * d_model). Adding it to b_o (or to attention_output at every position) equals the offsets at
+ * every position, so a merged checkpoint runs in any standard runtime, decode steps included.
+ */
+export function lofitBiasDelta(model: Transformer, offsets: ArrayLike<number>[], heads: HeadRef[]): Map<number, Float32Array> {
+  const spec = model.spec;
+  lofitEdits(offsets, heads, spec); // validates
+  const dh = spec.dHead;
+  const out = new Map<number, Float32Array>();
+  heads.forEach(([l, h], i) => {
+    const delta = tf.tidy(() => tf.matMul(tf.tensor2d(Float32Array.from(offsets[i]), [1, dh]), tf.slice(model.weights.layers[l].wo, [h * dh, 0], [dh, -1])).dataSync() as Float32Array);
+    const acc = out.get(l) ?? new Float32Array(spec.dModel);
+    for (let j = 0; j < acc.length; j++) acc[j] += delta[j];
+    out.set(l, acc);
+  });
+  return out;
+}
+
 /** Evaluates a tuned model: the offsets applied at every position. */
 export function evaluateLofit(model: Transformer, tok: SubspaceTokenizer, examples: TaskExample[], tuned: { offsets: ArrayLike<number>[]; heads: HeadRef[] }, multipleChoice = false): EvalResult {
   const edits = lofitEdits(tuned.offsets, tuned.heads, model.spec);
