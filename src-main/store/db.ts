@@ -12,6 +12,8 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 export interface OpenDatabaseOptions {
   /** How long a writer waits for another process's lock before SQLITE_BUSY. */
   busyTimeoutMs?: number;
+  /** Page cache per connection, in KiB (better-sqlite3's build defaults to 16,000). */
+  cacheSizeKiB?: number;
 }
 
 const SQLITE_MAGIC = 'SQLite format 3\u0000';
@@ -136,6 +138,12 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
       if (mode !== 'wal') throw new SubspaceError('BACKEND', `${file}: could not switch the database to WAL mode (got ${String(mode)})`, file);
     }
     db.pragma('synchronous = NORMAL');
+    if (options.cacheSizeKiB !== undefined) {
+      if (!Number.isInteger(options.cacheSizeKiB) || options.cacheSizeKiB < 64) {
+        throw new SubspaceError('BAD_ARGUMENT', `cacheSizeKiB: must be an integer >= 64 (got ${options.cacheSizeKiB})`, 'cacheSizeKiB');
+      }
+      db.pragma(`cache_size = -${options.cacheSizeKiB}`);
+    }
     db.pragma('foreign_keys = ON');
     migrate(db);
     return db;

@@ -54,6 +54,7 @@ export function modelIdentity(name: string, s: ModelSpec): ModelIdentity {
 /** Refuses, with the reason, an artifact made for a model of another shape. */
 export function checkFitsModel(m: ModelIdentity, s: ModelSpec, what = 'the intervention'): void {
   const problems: string[] = [];
+  if (m.modelType !== s.modelType) problems.push(`architecture ${m.modelType} vs ${s.modelType}`);
   if (m.width !== s.dModel) problems.push(`width ${m.width} vs ${s.dModel}`);
   if (m.layers !== s.nLayers) problems.push(`${m.layers} layers vs ${s.nLayers}`);
   if (m.heads !== s.nHeads) problems.push(`${m.heads} heads vs ${s.nHeads}`);
