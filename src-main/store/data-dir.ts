@@ -20,8 +20,9 @@ export interface DataDirOptions {
  * Where Subspace keeps its database and run artifacts.
  *
  * - `SUBSPACE_DATA_DIR` when set (made absolute);
- * - Linux and other Unixes: `$XDG_DATA_HOME/Subspace`, else `~/.local/share/Subspace`
- *   (a relative `XDG_DATA_HOME` is ignored, as the XDG spec says);
+ * - Linux and other Unixes: `$XDG_CONFIG_HOME/Subspace`, else `~/.config/Subspace` — where
+ *   Electron puts `userData`, so the app and the CLI share one store (a relative
+ *   `XDG_CONFIG_HOME` is ignored, as the XDG spec says);
  * - macOS: `~/Library/Application Support/Subspace`;
  * - Windows: `%APPDATA%\Subspace`, else `~\AppData\Roaming\Subspace`.
  *
@@ -42,9 +43,9 @@ export function dataDir(options: DataDirOptions = {}): string {
   if (platform === 'darwin') {
     return join(home, 'Library', 'Application Support', PRODUCT_NAME);
   }
-  const xdg = env.XDG_DATA_HOME;
+  const xdg = env.XDG_CONFIG_HOME;
   if (xdg && isAbsolute(xdg)) return join(xdg, PRODUCT_NAME);
-  return join(home, '.local', 'share', PRODUCT_NAME);
+  return join(home, '.config', PRODUCT_NAME);
 }
 
 /** `<dataDir>/subspace.db` */

@@ -17,7 +17,8 @@ import {
   trainIti,
 } from '../../src-main/engine/methods/iti.js';
 import { encodePair } from '../../src-main/engine/eval/score.js';
-import { generate, seededRandom } from '../../src-main/engine/model/generate.js';
+import { generate } from '../../src-main/engine/model/generate.js';
+import { seededRandom } from '../../src-main/engine/random.js';
 import type { SiteEdit } from '../../src-main/engine/model/transformer.js';
 import type { TaskExample } from '../../src-main/engine/tasks/schema.js';
 import { useTestBackend } from '../helpers/backend.js';

@@ -8,7 +8,7 @@ import { headOverlap, rankHeads, resolveK, topK, validateHeads, type HeadRef } f
 import { CancelledError } from '../../src-main/engine/methods/progress.js';
 import type { ForwardOptions } from '../../src-main/engine/model/transformer.js';
 import type { TaskExample } from '../../src-main/engine/tasks/schema.js';
-import { seededRandom } from '../../src-main/engine/model/generate.js';
+import { seededRandom } from '../../src-main/engine/random.js';
 import { useTestBackend } from '../helpers/backend.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'reference');

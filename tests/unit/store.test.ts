@@ -529,9 +529,9 @@ describe('data folder', () => {
   it('follows SUBSPACE_DATA_DIR, then the platform convention', () => {
     const home = '/home/u';
     expect(dataDir({ env: { SUBSPACE_DATA_DIR: '/srv/subspace' }, platform: 'linux', homedir: home })).toBe('/srv/subspace');
-    expect(dataDir({ env: { XDG_DATA_HOME: '/xdg/data' }, platform: 'linux', homedir: home })).toBe('/xdg/data/Subspace');
-    expect(dataDir({ env: {}, platform: 'linux', homedir: home })).toBe('/home/u/.local/share/Subspace');
-    expect(dataDir({ env: { XDG_DATA_HOME: 'relative/path' }, platform: 'linux', homedir: home })).toBe('/home/u/.local/share/Subspace');
+    expect(dataDir({ env: { XDG_CONFIG_HOME: '/xdg/config' }, platform: 'linux', homedir: home })).toBe('/xdg/config/Subspace');
+    expect(dataDir({ env: {}, platform: 'linux', homedir: home })).toBe('/home/u/.config/Subspace');
+    expect(dataDir({ env: { XDG_CONFIG_HOME: 'relative/path' }, platform: 'linux', homedir: home })).toBe('/home/u/.config/Subspace');
     expect(dataDir({ env: {}, platform: 'darwin', homedir: '/Users/u' })).toBe('/Users/u/Library/Application Support/Subspace');
     expect(dataDir({ env: { APPDATA: 'C:/Users/u/AppData/Roaming' }, platform: 'win32', homedir: 'C:/Users/u' })).toMatch(/AppData[\\/]Roaming[\\/]Subspace$/);
     expect(dataDir({ env: {}, platform: 'win32', homedir: 'C:/Users/u' })).toMatch(/AppData[\\/]Roaming[\\/]Subspace$/);

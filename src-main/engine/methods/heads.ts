@@ -5,7 +5,7 @@
  */
 import { SubspaceError } from '../errors.js';
 import type { ModelSpec } from '../model/config.js';
-import { seededRandom } from '../model/generate.js';
+import { seededRandom } from '../random.js';
 
 /** One attention head: `[layer, head]`, the row layout of LoFIT's saved `.npy` head lists. */
 export type HeadRef = [layer: number, head: number];

@@ -21,7 +21,7 @@ import * as tf from '../tf.js';
 import { SubspaceError } from '../errors.js';
 import type { SubspaceTokenizer } from '../io/tokenizer.js';
 import type { SiteEdit, Transformer } from '../model/transformer.js';
-import { seededRandom } from '../model/generate.js';
+import { seededRandom } from '../random.js';
 import type { TaskExample } from '../tasks/schema.js';
 import { evaluateExamples, type EvalResult } from '../eval/evaluate.js';
 import { encodePair } from '../eval/score.js';
