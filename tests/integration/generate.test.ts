@@ -102,3 +102,17 @@ describe('token choice', () => {
     expect(() => generate(m, [[]])).toThrow(/empty prompt/);
   });
 });
+
+describe('edits while decoding', () => {
+  it('decode-step edits act on every new token, as a full recomputation with the edit everywhere does', () => {
+    const m = models[0];
+    const d = m.spec.dModel;
+    const shift = tf.mul(tf.randomNormal([d], 0, 1, 'float32', 9), 2);
+    const edit = (): SiteEdit => ({ site: 'mlp_output', layer: 1, apply: (v) => tf.add(v, shift) });
+    const prompt = [4, 9, 12];
+    const got = generate(m.model, [prompt], { maxNewTokens: 5, stopTokens: [], promptEdits: [edit()], decodeEdits: [edit()] });
+    expect(got.tokens[0]).toEqual(greedyNoCache(m, prompt, 5, () => [edit()]));
+    expect(() => generate(m.model, [prompt], { decodeEdits: [{ ...edit(), positions: [[0]] }] })).toThrow(/take no positions/);
+    shift.dispose();
+  });
+});

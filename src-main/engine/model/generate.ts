@@ -14,6 +14,12 @@ export interface GenerateOptions {
   stopTokens?: number[];
   /** Edits applied to the prompt pass only; decode steps run on the unedited model, as pyreft does. */
   promptEdits?: SiteEdit[];
+  /**
+   * Edits applied at every decode step (one new token per sequence), for methods
+   * that act at every position or at the last one while generating (LoFIT, ITI).
+   * They must not name positions.
+   */
+  decodeEdits?: SiteEdit[];
   padTokenId?: number;
   /** Called after every step with the tokens chosen, for streaming. */
   onToken?: (step: number, tokens: number[]) => void;
@@ -71,6 +77,9 @@ export function generate(model: Transformer, prompts: number[][], opts: Generate
   if (!(maxNew >= 0) || !Number.isInteger(maxNew)) throw new SubspaceError('BAD_ARGUMENT', `max new tokens must be a whole number ≥ 0 (got ${maxNew})`, 'maxNewTokens');
   if (!(temperature >= 0)) throw new SubspaceError('BAD_ARGUMENT', `temperature must be ≥ 0 (got ${temperature})`, 'temperature');
   if (!(topP > 0 && topP <= 1)) throw new SubspaceError('BAD_ARGUMENT', `top-p must be in (0, 1] (got ${topP})`, 'topP');
+  if (opts.decodeEdits?.some((e) => e.positions)) {
+    throw new SubspaceError('BAD_ARGUMENT', 'decode-step edits act on the one new token and take no positions', 'decodeEdits');
+  }
   if (prompts.length === 0 || prompts.some((p) => p.length === 0)) {
     throw new SubspaceError('BAD_ARGUMENT', 'empty prompt: every prompt needs at least one token', 'prompt');
   }
@@ -90,7 +99,7 @@ export function generate(model: Transformer, prompts: number[][], opts: Generate
     while (step < maxNew && !finished.every(Boolean)) {
       const r = model.forward(
         { inputIds: next, attentionMask: nextMask },
-        { cache, logits: 'last', edits: step === 0 ? opts.promptEdits : undefined },
+        { cache, logits: 'last', edits: step === 0 ? opts.promptEdits : opts.decodeEdits },
       );
       const logits = r.logits!;
       const data = logits.dataSync() as Float32Array;
