@@ -4,6 +4,8 @@ import { registerInfo } from './commands/info.js';
 import { registerModelCommands } from './commands/model-commands.js';
 import { registerTaskCommands } from './commands/task-commands.js';
 import { registerReftCommands } from './commands/reft-commands.js';
+import { registerHeadsCommands } from './commands/heads-commands.js';
+import { registerRunCommands } from './commands/run-commands.js';
 import { fail } from './output.js';
 
 const program = new Command();
@@ -19,6 +21,8 @@ registerInfo(program);
 registerModelCommands(program);
 registerTaskCommands(program);
 registerReftCommands(program);
+registerHeadsCommands(program);
+registerRunCommands(program);
 
 try {
   await program.parseAsync(process.argv);

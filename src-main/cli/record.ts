@@ -7,6 +7,7 @@ import { parameterCount } from '../engine/model/config.js';
 import type { Progress } from '../engine/methods/progress.js';
 import { errorMessage } from '../engine/errors.js';
 import { openStore, type Store } from '../store/index.js';
+import type { RunKind } from '../store/types.js';
 
 /**
  * Every method command records its run in the store: config, status, backend,
@@ -18,7 +19,7 @@ export class RunRecorder {
   readonly runId: string;
   private pending: { step: number; name: string; value: number }[] = [];
 
-  constructor(kind: string, name: string, config: Record<string, unknown>, m: LoadedModel, backend: string, taskName?: string) {
+  constructor(kind: RunKind, name: string, config: Record<string, unknown>, m: LoadedModel, backend: string, taskName?: string) {
     this.store = openStore();
     this.store.markInterruptedRuns();
     const project = this.store.getProjectByName('default') ?? this.store.createProject({ name: 'default' });
@@ -29,7 +30,7 @@ export class RunRecorder {
       contentHash: modelContentHash(m.folder, m.weightFiles),
     });
     const dataset = taskName ? this.store.registerDataset({ id: `task-${taskName}`, name: taskName, source: 'builtin', contentHash: taskName, rowCount: 0 }) : undefined;
-    const run = this.store.createRun({ projectId: project.id, kind: kind as never, name, config, status: 'running', backend, modelId: model.id, datasetId: dataset?.id ?? null });
+    const run = this.store.createRun({ projectId: project.id, kind, name, config, status: 'running', backend, modelId: model.id, datasetId: dataset?.id ?? null });
     this.runId = run.id;
   }
 

@@ -9,7 +9,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'subspace-cli-reft-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'subspace.js'), ...args], { encoding: 'utf8', env: { ...process.env, SUBSPACE_BACKEND: 'wasm' }, timeout: 300_000 });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'subspace.js'), ...args], { encoding: 'utf8', env: { ...process.env, SUBSPACE_BACKEND: 'wasm', SUBSPACE_DATA_DIR: join(tmp, 'data') }, timeout: 300_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -32,6 +32,13 @@ describe('subspace reft on a demo model', () => {
     const g = cli('generate', '--model', 'demo-gpt2', '--intervention', out, '--prompt', 'In this story the capital of Voland is Maro . the capital of Voland is', '--max-new-tokens', '2', '--json');
     expect(g.code, g.err).toBe(0);
     expect(JSON.parse(g.out).tokens).toHaveLength(2);
+
+    const runs = JSON.parse(cli('runs', '--json').out);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ id: j.run, kind: 'reft', status: 'succeeded' });
+    const shown = JSON.parse(cli('show', j.run, '--json').out);
+    expect(shown.metrics.loss.points).toBeGreaterThan(10);
+    expect(shown.artifacts.map((a: { path: string }) => a.path.split('/').pop()).sort()).toEqual(['manifest.json', 'weights.safetensors']);
 
     const d = JSON.parse(cli('directions', '--intervention', out, '--top', '3', '--json').out);
     expect(d.directions.length).toBe(8); // 4 rows of R and 4 of W

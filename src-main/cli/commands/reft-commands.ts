@@ -11,6 +11,7 @@ import { num } from '../args.js';
 import { printJson } from '../output.js';
 import { startBackend } from '../backend.js';
 import { progressPrinter } from '../progress.js';
+import { RunRecorder } from '../record.js';
 
 export function parseLayers(s: string): number[] {
   const parts = s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -68,17 +69,25 @@ export function registerReftCommands(program: Command): void {
         cache: o.cache,
       };
       const mc = task.manifest.kind === 'multiple-choice';
-      const baseTest = evaluateExamples(m.model, m.tokenizer!, task.splits.test, { multipleChoice: mc });
-      const r = trainReft(m.model, m.tokenizer!, { train: task.splits.train, dev: task.splits.dev }, cfg, { onProgress: o.json ? undefined : progressPrinter('reft') });
-      const test = evaluateReft(m.model, m.tokenizer!, task.splits.test, r.config, r.interventions, mc);
-      const metrics = { baseTest, test, dev: r.dev, finalLoss: r.loss.at(-1)?.value, parameters: r.parameters, bestEpoch: r.bestEpoch, epochMs: r.epochMs, backend: backend.backend, task: task.manifest.name };
-      saveReft(o.out, m.name, m.spec, r.config, r.interventions, { ...metrics, loss: r.loss });
-      if (o.json) printJson({ out: o.out, model: m.name, ...metrics });
+      const rec = new RunRecorder('reft', `${cfg.type} ${task.manifest.name} on ${m.name}`, cfg, m, backend.backend, task.manifest.name);
+      const summary = await rec.run(() => {
+        const baseTest = evaluateExamples(m.model, m.tokenizer!, task.splits.test, { multipleChoice: mc });
+        const r = trainReft(m.model, m.tokenizer!, { train: task.splits.train, dev: task.splits.dev }, cfg, { onProgress: rec.listener(o.json ? undefined : progressPrinter('reft')) });
+        try {
+          const test = evaluateReft(m.model, m.tokenizer!, task.splits.test, r.config, r.interventions, mc);
+          const metrics = { baseTest, test, dev: r.dev, finalLoss: r.loss.at(-1)?.value, parameters: r.parameters, bestEpoch: r.bestEpoch, epochMs: r.epochMs, cache: r.cacheMode, backend: backend.backend, task: task.manifest.name };
+          saveReft(o.out, m.name, m.spec, r.config, r.interventions, { ...metrics, loss: r.loss });
+          rec.artifacts(o.out, 'reft');
+          return { out: o.out, run: rec.runId, model: m.name, type: r.config.type, interventions: r.interventions.length, ...metrics };
+        } finally {
+          for (const p of r.interventions) p.intervention.dispose();
+        }
+      });
+      if (o.json) printJson(summary);
       else {
-        console.log(`${task.manifest.name} test: base accuracy ${pct(baseTest.accuracy)} → ${pct(test.accuracy)} with ${r.config.type} (logit diff ${baseTest.meanLogitDiff.toFixed(2)} → ${test.meanLogitDiff.toFixed(2)})`);
-        console.log(`${r.parameters} trained parameters in ${r.interventions.length} intervention(s); saved to ${o.out}`);
+        console.log(`${summary.task} test: base accuracy ${pct(summary.baseTest.accuracy)} → ${pct(summary.test.accuracy)} with ${summary.type} (logit diff ${summary.baseTest.meanLogitDiff.toFixed(2)} → ${summary.test.meanLogitDiff.toFixed(2)})`);
+        console.log(`${summary.parameters} trained parameters in ${summary.interventions} intervention(s); run ${summary.run}; saved to ${o.out}`);
       }
-      for (const p of r.interventions) p.intervention.dispose();
     });
 
   program
