@@ -1,0 +1,58 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const tmp = mkdtempSync(join(tmpdir(), 'subspace-cli-heads-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'subspace.js'), ...args], { encoding: 'utf8', env: { ...process.env, SUBSPACE_BACKEND: 'wasm', SUBSPACE_DATA_DIR: join(tmp, 'data') }, timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('subspace lofit, iti and heads on a demo model', () => {
+  it('lofit selects K heads from a layers × heads score matrix and tunes them; heads reads it back', () => {
+    const out = join(tmp, 'lofit');
+    const r = cli('lofit', '--model', 'demo-llama', '--task', 'fact-edit', '--k', '4', '--epochs', '1', '--out', out, '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.scores).toHaveLength(4);
+    expect(j.scores[0]).toHaveLength(8);
+    expect(j.selected).toHaveLength(4);
+    expect(j.parameters).toBe(4 * 16);
+    // The selection is the top 4 of the score matrix.
+    const flat = j.scores.flatMap((row: number[], l: number) => row.map((v: number, h: number) => ({ v, key: `${l}.${h}` }))).sort((a: { v: number }, b: { v: number }) => b.v - a.v);
+    expect(j.selected.map(([l, h]: number[]) => `${l}.${h}`).sort()).toEqual(flat.slice(0, 4).map((x: { key: string }) => x.key).sort());
+    const heads = JSON.parse(cli('heads', '--run', out, '--json').out);
+    expect(heads.method).toBe('lofit');
+    expect(heads.selected).toEqual(j.selected);
+    const runs = JSON.parse(cli('runs', '--kind', 'lofit', '--json').out);
+    expect(runs[0]).toMatchObject({ kind: 'lofit', status: 'succeeded' });
+  });
+
+  it('iti ranks heads by held-out probe accuracy', () => {
+    const out = join(tmp, 'iti');
+    const r = cli('iti', '--model', 'demo-gpt2', '--task', 'truthful', '--k', '3', '--out', out, '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.accuracy).toHaveLength(4);
+    expect(j.selected).toHaveLength(3);
+    for (const row of j.accuracy) for (const v of row) expect(v).toBeGreaterThanOrEqual(0), expect(v).toBeLessThanOrEqual(1);
+  });
+
+  it('bad K, λ and loss are refused by name', () => {
+    for (const [extra, msg] of [
+      [['--k', '0'], /k/],
+      [['--k', '33'], /33/],
+      [['--lambda', '-1'], /λ|lambda|l1/i],
+      [['--loss', 'mse'], /--loss must be ce or dpo/],
+    ] as [string[], RegExp][]) {
+      const r = cli('lofit', '--model', 'demo-gpt2', '--task', 'fact-edit', '--out', join(tmp, 'bad'), ...extra);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toMatch(msg);
+    }
+  });
+});
