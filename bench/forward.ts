@@ -1,4 +1,3 @@
-import * as tf from '../src-main/engine/tf.js';
 import { loadModelFolder } from '../src-main/engine/io/model-folder.js';
 import { seededRandom } from '../src-main/engine/model/generate.js';
 import { ensureRandomGpt2, forwardFlops, type RandomGpt2Shape } from './random-model.js';
@@ -33,8 +32,4 @@ export async function benchForward(dir: string, shape: RandomGpt2Shape, B: numbe
   m.model.dispose();
   const flops = forwardFlops(shape, B, T);
   return { shape, batch: B, tokens: T, msPerForward: ms, tokensPerSecond: (B * T) / (ms / 1000), gflops: flops / (ms / 1000) / 1e9, loadMs };
-}
-
-export function tensorsNow(): number {
-  return tf.memory().numTensors;
 }

@@ -52,20 +52,6 @@ export function initWeights(spec: ModelSpec, seed: number): ModelWeights {
   };
 }
 
-/** Every weight tensor with a stable name, for optimisers and checkpoints. */
-export function namedWeights(w: ModelWeights): Map<string, tf.Tensor> {
-  const out = new Map<string, tf.Tensor>();
-  const walk = (prefix: string, o: object) => {
-    for (const [k, v] of Object.entries(o)) {
-      const name = prefix ? `${prefix}.${k}` : k;
-      if (v instanceof tf.Tensor) out.set(name, v);
-      else if (v && typeof v === 'object') walk(name, v);
-    }
-  };
-  walk('', w);
-  return out;
-}
-
 /** Turns every weight into a trainable variable (full-parameter training), in place. */
 export function makeTrainable(w: ModelWeights): tf.Variable[] {
   const vars: tf.Variable[] = [];

@@ -1,6 +1,5 @@
 import * as tf from '../tf.js';
 import { SubspaceError } from '../errors.js';
-import type { ModelSpec } from './config.js';
 
 /**
  * Weights in the runtime's layout. Every projection is stored [in, out] so the
@@ -97,11 +96,4 @@ export function disposeWeights(w: ModelWeights): void {
   };
   collect(w);
   for (const t of new Set(all)) t.dispose();
-}
-
-/** Checks no checkpoint tensor is silently ignored and no shape is wrong for the spec. */
-export function checkSpecAgainstWeights(spec: ModelSpec, w: ModelWeights): void {
-  if (w.layers.length !== spec.nLayers) {
-    throw new SubspaceError('SHAPE_MISMATCH', `expected ${spec.nLayers} layers, found ${w.layers.length}`);
-  }
 }
