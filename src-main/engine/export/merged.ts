@@ -161,7 +161,9 @@ export function writeMergedCheckpoint(
   const biases = mergeHeadOffsets(spec, weights, offsets);
   const layers = [...new Set(offsets.map((o) => o.layer))].sort((a, b) => a - b);
   const tensors: Record<string, TensorToWrite> = hfTensors(spec, weights);
+  // The weights are written in float32; say so (newer transformers name the field `dtype`).
   const config: Record<string, unknown> = { ...loaded.config, torch_dtype: 'float32' };
+  if ('dtype' in config) config.dtype = 'float32';
   const bias = (data: Float32Array): TensorToWrite => ({ dtype: 'F32', shape: [data.length], data });
   if (spec.family === 'gpt2') {
     biases.forEach((b, l) => (tensors[`transformer.h.${l}.attn.c_proj.bias`] = bias(b)));

@@ -128,13 +128,12 @@ export function parseNpy(bytes: Uint8Array, label: string): NpyArray {
   const n = shape.reduce((a, b) => a * b, 1);
   const dataStart = start + headerLen;
   if (bytes.length - dataStart < n * descr.size) throw bad(`holds ${bytes.length - dataStart} data bytes, shape [${shape.join(', ')}] needs ${n * descr.size}`);
-  // Element k in C order lives at file position `src(k)`.
+  // Element k in C order lives at element `src(k)` of the data (Fortran order: first axis fastest).
   const strides = new Array<number>(shape.length);
   let acc = 1;
-  if (fortran) {
-    for (let i = 0; i < shape.length; i++) (strides[i] = acc), (acc *= shape[i]);
-  } else {
-    for (let i = shape.length - 1; i >= 0; i--) (strides[i] = acc), (acc *= shape[i]);
+  for (let i = 0; i < shape.length; i++) {
+    strides[i] = acc;
+    acc *= shape[i];
   }
   const src = (k: number): number => {
     if (!fortran) return k;

@@ -38,6 +38,12 @@
  * non-identity activation unless asked, and keeps all three in a `subspace` block of config.json,
  * which pyvene passes through as an unused attribute; the importer reads it back.
  *
+ * pyvene limits worth knowing: `IntervenableModel.load` builds each intervention from its
+ * representation alone, and pyreft's NoReFT/NodiReFT constructors need an `add_bias` argument the
+ * representation has no field for, so those two load only into interventions built in code (then
+ * `load_intervention`); LoReFT/DiReFT/ConsReFT/LobiReFT load from the folder as is (pyreft builds
+ * learned_source in bfloat16 unless given a dtype).
+ *
  * Component names: block_input/block_output/attention_input/attention_output/mlp_input/mlp_output
  * are pyvene's names for the same tensors; mlp_hidden is pyvene's `mlp_activation` for GPT-2 only
  * (for gated MLPs pyvene's `mlp_activation` is act(gate) without the up projection);
@@ -127,6 +133,9 @@ export function pyveneKeys(reps: readonly { layer: number; component: string; un
 }
 
 /* ------------------------------------------------------------------- orthogonal parametrization */
+
+const PARAM_ORIGINAL = 'rotate_layer.parametrizations.weight.original';
+const PARAM_BASE = 'rotate_layer.parametrizations.weight.0.base';
 
 /** y ← (I − τ v vᵀ) y for v supported on [from, d). */
 function reflect(y: Float64Array, v: Float64Array, tau: number, from: number): void {
@@ -244,6 +253,9 @@ export function evaluateOrthogonalParametrization(original: ArrayLike<number>, b
       for (let i = 0; i < d; i++) Q[i * r + c] = col[i] * sign;
     }
   } else {
+    if (d > 1024) {
+      throw new SubspaceError('UNSUPPORTED', `a full-rank (r = d = ${d}) orthogonal parametrization is too large to evaluate here; store the evaluated weight instead`, PARAM_ORIGINAL);
+    }
     const A = new Float64Array(d * d);
     for (let i = 0; i < d; i++) {
       for (let j = 0; j <= i; j++) {
@@ -267,8 +279,6 @@ export function evaluateOrthogonalParametrization(original: ArrayLike<number>, b
 
 /* ---------------------------------------------------------------------------- state dicts */
 
-const PARAM_ORIGINAL = 'rotate_layer.parametrizations.weight.original';
-const PARAM_BASE = 'rotate_layer.parametrizations.weight.0.base';
 
 function f32(shape: number[], data: ArrayLike<number>): TorchTensorToWrite {
   return { shape, data: Float32Array.from(data) };

@@ -245,8 +245,14 @@ export function readStoredZip(bytes: Uint8Array, label: string): Map<string, Uin
       const len = view.getUint16(x + 2, true);
       if (id === 0x0001) {
         let q = x + 4;
-        if (usize === 0xffffffff && q + 8 <= x + 4 + len) (usize = safeNumber(view.getBigUint64(q, true), label)), (q += 8);
-        if (csize === 0xffffffff && q + 8 <= x + 4 + len) (csize = safeNumber(view.getBigUint64(q, true), label)), (q += 8);
+        if (usize === 0xffffffff && q + 8 <= x + 4 + len) {
+          usize = safeNumber(view.getBigUint64(q, true), label);
+          q += 8;
+        }
+        if (csize === 0xffffffff && q + 8 <= x + 4 + len) {
+          csize = safeNumber(view.getBigUint64(q, true), label);
+          q += 8;
+        }
         if (local === 0xffffffff && q + 8 <= x + 4 + len) local = safeNumber(view.getBigUint64(q, true), label);
       }
       x += 4 + len;
@@ -572,8 +578,6 @@ class TensorRef {
     readonly dtype: TorchDtype,
   ) {}
 }
-
-const MARK = Symbol('mark');
 
 interface StorageKind {
   dtype: TorchDtype | 'bytes';
