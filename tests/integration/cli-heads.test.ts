@@ -40,7 +40,12 @@ describe('subspace lofit, iti and heads on a demo model', () => {
     const j = JSON.parse(r.out);
     expect(j.accuracy).toHaveLength(4);
     expect(j.selected).toHaveLength(3);
-    for (const row of j.accuracy) for (const v of row) expect(v).toBeGreaterThanOrEqual(0), expect(v).toBeLessThanOrEqual(1);
+    for (const row of j.accuracy) {
+      for (const v of row) {
+        expect(v).toBeGreaterThanOrEqual(0);
+        expect(v).toBeLessThanOrEqual(1);
+      }
+    }
   });
 
   it('bad K, λ and loss are refused by name', () => {
