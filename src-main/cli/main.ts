@@ -6,6 +6,7 @@ import { registerTaskCommands } from './commands/task-commands.js';
 import { registerReftCommands } from './commands/reft-commands.js';
 import { registerHeadsCommands } from './commands/heads-commands.js';
 import { registerRunCommands } from './commands/run-commands.js';
+import { registerExportCommands } from './commands/export-commands.js';
 import { fail } from './output.js';
 
 const program = new Command();
@@ -23,6 +24,7 @@ registerTaskCommands(program);
 registerReftCommands(program);
 registerHeadsCommands(program);
 registerRunCommands(program);
+registerExportCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,20 @@ describe('subspace lofit, iti and heads on a demo model', () => {
     expect(heads.selected).toEqual(j.selected);
     const runs = JSON.parse(cli('runs', '--kind', 'lofit', '--json').out);
     expect(runs[0]).toMatchObject({ kind: 'lofit', status: 'succeeded' });
+
+    // Exports: the .npy head list (NumPy reads it in the unit tests), the score table, and a merged checkpoint.
+    const npy = JSON.parse(cli('export', runs[0].id, '--format', 'lofit-npy', '--out', join(tmp, 'heads.npy'), '--json').out);
+    expect(npy.wrote.heads).toEqual(j.selected);
+    const csv = cli('export', runs[0].id, '--format', 'csv', '--out', join(tmp, 'scores.csv'));
+    expect(csv.code, csv.err).toBe(0);
+    expect(readFileSync(join(tmp, 'scores.csv'), 'utf8').split('\n')[0]).toBe('layer,h0,h1,h2,h3,h4,h5,h6,h7');
+    const merged = cli('export', runs[0].id, '--format', 'merged', '--out', join(tmp, 'merged'));
+    expect(merged.code, merged.err).toBe(0);
+    // The merged model runs in the plain runtime and gives the LoFIT accuracy without any intervention.
+    const ev = JSON.parse(cli('eval', '--model', join(tmp, 'merged'), '--task', 'fact-edit', '--json').out);
+    expect(ev.accuracy).toBeCloseTo(j.test.accuracy, 5);
+    const imported = JSON.parse(cli('import', join(tmp, 'heads.npy'), '--model', 'demo-llama', '--json').out);
+    expect(imported).toMatchObject({ kind: 'lofit', heads: j.selected });
   });
 
   it('iti ranks heads by held-out probe accuracy', () => {
