@@ -11,6 +11,7 @@ import { benchMatmul } from './matmul.js';
 import { benchForward } from './forward.js';
 import { GPT2_SMALL, ensureRandomGpt2, type RandomGpt2Shape } from './random-model.js';
 import { benchReft } from './reft.js';
+import { benchStore } from './store.js';
 
 const smoke = process.argv.includes('--smoke');
 const HERE = import.meta.dirname;
@@ -43,6 +44,11 @@ async function main(): Promise<void> {
       `epoch ms recompute [${e(reft.epochMs.none)}], layer cache [${e(reft.epochMs.layers)}], window cache [${e(reft.epochMs.window)}]; ` +
       `steady speed-up ${reft.speedup.layers.toFixed(2)}× (layers), ${reft.speedup.window.toFixed(2)}× (window) (target ≥ 2×)`,
   );
+  const store = benchStore(undefined, smoke ? { runs: 50, runsWithMetrics: 10, steps: 100 } : {});
+  console.log(
+    `store: ${store.runs} runs, ${store.metricPoints} metric points: list runs ${store.listRuns.medianMs.toFixed(2)} ms, ` +
+      `one run's curves ${store.getMetrics.medianMs.toFixed(2)} ms (median; target < 50 ms each)`,
+  );
   const results = {
     date: new Date().toISOString(),
     smoke,
@@ -51,6 +57,7 @@ async function main(): Promise<void> {
     ceiling: { shape: mmShape, gflops: mm.gflops, transposedGflops: mm.transposed.gflopsAfter, transposedGflopsStock: mm.transposed.gflopsBefore },
     forward: { ...fw, fractionOfCeiling: fraction },
     reft,
+    store,
     tensors: { before: tensorsBefore, after: tf.memory().numTensors },
   };
   mkdirSync(HERE, { recursive: true });
