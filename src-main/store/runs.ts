@@ -319,8 +319,14 @@ export function deleteRun(db: DB, id: string): DeletedRun {
  * Call it once at start-up, before any worker starts a run.
  */
 export function markInterruptedRuns(db: DB, now: number = Date.now()): string[] {
-  return stmtPluck(db, "UPDATE runs SET status = 'failed', error = ?, ended_at = ? WHERE status = 'running' RETURNING id").all(
+  const failed = stmtPluck(db, "UPDATE runs SET status = 'failed', error = ?, ended_at = ? WHERE status = 'running' RETURNING id").all(
     INTERRUPTED_ERROR,
     now,
   ) as string[];
+  // A queued run of a process that is gone will never start.
+  const dropped = stmtPluck(db, "UPDATE runs SET status = 'cancelled', error = ?, ended_at = ? WHERE status = 'queued' RETURNING id").all(
+    'not started: the app or worker stopped before the run began',
+    now,
+  ) as string[];
+  return [...failed, ...dropped];
 }

@@ -429,11 +429,11 @@ describe('recovery', () => {
     s1.close();
 
     const s2 = store();
-    expect(s2.markInterruptedRuns(123456)).toEqual([running.id]);
+    expect(s2.markInterruptedRuns(123456)).toEqual([running.id, queued.id]);
     expect(s2.getRun(running.id)).toMatchObject({ status: 'failed', error: INTERRUPTED_ERROR, endedAt: 123456 });
     expect(INTERRUPTED_ERROR).toBe('interrupted: the app or worker stopped while the run was in progress');
     expect(s2.getMetrics(running.id)).toEqual({ loss: { steps: [1, 2], values: [0.9, 0.8] } });
-    expect(s2.getRun(queued.id)!.status).toBe('queued');
+    expect(s2.getRun(queued.id)).toMatchObject({ status: 'cancelled', error: 'not started: the app or worker stopped before the run began' });
     expect(s2.getRun(done.id)!.status).toBe('succeeded');
     expect(s2.markInterruptedRuns()).toEqual([]);
   });

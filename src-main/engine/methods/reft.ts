@@ -4,11 +4,11 @@ import type { SubspaceTokenizer } from '../io/tokenizer.js';
 import type { ModelSpec } from '../model/config.js';
 import type { SiteName } from '../model/sites.js';
 import type { SiteEdit, Transformer } from '../model/transformer.js';
-import { createIntervention, type Intervention } from '../interventions/registry.js';
+import { createIntervention, type Intervention, type TensorState } from '../interventions/registry.js';
 import { interventionPositions, parsePositions } from '../interventions/positions.js';
 import type { TaskExample } from '../tasks/schema.js';
 import { evaluateExamples, type EvalResult } from '../eval/evaluate.js';
-import { AdamW, warmupLinear } from '../train/optim.js';
+import { AdamW, warmupLinear, type AdamWState } from '../train/optim.js';
 import { completionLoss, encodeExamples, epochBatches, PrefixCache, supervisedBatch, WindowCache } from '../train/supervised.js';
 import { ProgressClock, type RunHooks } from './progress.js';
 
@@ -171,13 +171,78 @@ export interface ReftResult {
 }
 
 /**
- * Trains ReFT interventions on a frozen model, completion-only cross-entropy,
- * AdamW with warm-up and linear decay, dev accuracy each epoch.
+ * Everything a training run needs to continue where it stopped and end with the
+ * same weights as a run that never stopped. Taken between steps (never between a
+ * step and its epoch's dev evaluation).
  */
-export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { train: TaskExample[]; dev: TaskExample[] }, cfgIn: Partial<ReftConfig> & { layers: number[] }, hooks: RunHooks = {}): ReftResult {
+export interface ReftCheckpoint {
+  /** Optimiser steps done. */
+  step: number;
+  /** The epoch of the next batch, and that batch's index in the epoch's (seeded) order. */
+  epoch: number;
+  batch: number;
+  /** The configuration of the run (a checkpoint resumes only the same configuration). */
+  config: ReftConfig;
+  /** Parameter values of each intervention, in the order of `ReftResult.interventions`. */
+  interventions: { key: string; state: TensorState }[];
+  optimizer: AdamWState;
+  loss: { step: number; value: number }[];
+  dev: ReftResult['dev'];
+  epochMs: number[];
+  /** Training time already spent in the current epoch. */
+  epochElapsedMs: number;
+  /** Early stopping: best dev accuracy so far (-Infinity before the first), its epoch, epochs since. */
+  best: number;
+  bestEpoch: number;
+  sinceBest: number;
+  /** The weights of the best dev epoch so far (the run restores them at the end). */
+  bestState?: TensorState[];
+}
+
+export interface ReftCheckpointOptions {
+  /** Save after every this many steps (at the next point where a checkpoint can be taken). */
+  everySteps: number;
+  /** Called with a self-contained copy; write it out before returning. */
+  save: (ck: ReftCheckpoint) => void;
+  /** Continue from this checkpoint instead of starting afresh. */
+  resume?: ReftCheckpoint;
+}
+
+export interface ReftHooks extends RunHooks {
+  checkpoint?: ReftCheckpointOptions;
+}
+
+/** Refuses a checkpoint that another configuration or intervention layout made. */
+function checkResumable(ck: ReftCheckpoint, cfg: ReftConfig, placed: PlacedIntervention[], stepsPerEpoch: number): void {
+  const keys = new Set([...Object.keys(cfg), ...Object.keys(ck.config ?? {})]);
+  for (const k of keys) {
+    const a = JSON.stringify((cfg as unknown as Record<string, unknown>)[k]);
+    const b = JSON.stringify((ck.config as unknown as Record<string, unknown> | undefined)?.[k]);
+    if (a !== b) throw new SubspaceError('BAD_ARGUMENT', `cannot resume: the checkpoint was made with ${k} = ${b ?? 'unset'}, this run has ${k} = ${a ?? 'unset'}`, k);
+  }
+  const want = placed.map((p) => p.key);
+  const got = (ck.interventions ?? []).map((i) => i.key);
+  if (want.join('|') !== got.join('|')) throw new SubspaceError('BAD_ARGUMENT', `cannot resume: the checkpoint holds interventions ${got.join(', ')}, this run has ${want.join(', ')}`, 'checkpoint');
+  if (!Number.isInteger(ck.epoch) || !Number.isInteger(ck.batch) || ck.epoch < 0 || ck.batch < 0 || ck.batch >= stepsPerEpoch || ck.step !== ck.epoch * stepsPerEpoch + ck.batch || ck.epoch >= cfg.epochs) {
+    throw new SubspaceError('BAD_ARGUMENT', `cannot resume: the checkpoint's position (step ${ck.step}, epoch ${ck.epoch}, batch ${ck.batch}) does not fit ${cfg.epochs} epochs of ${stepsPerEpoch} steps`, 'checkpoint');
+  }
+}
+
+/**
+ * Trains ReFT interventions on a frozen model, completion-only cross-entropy,
+ * AdamW with warm-up and linear decay, dev accuracy each epoch. With
+ * `hooks.checkpoint`, saves its state every N steps and can resume from one:
+ * batch order, dropout masks and the learning-rate schedule depend only on the
+ * seed and the step, so a resumed run ends with the same weights.
+ */
+export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { train: TaskExample[]; dev: TaskExample[] }, cfgIn: Partial<ReftConfig> & { layers: number[] }, hooks: ReftHooks = {}): ReftResult {
   const cfg: ReftConfig = { ...REFT_DEFAULTS, ...cfgIn };
   const spec = model.spec;
   validateReftConfig(spec, cfg);
+  const ckOpts = hooks.checkpoint;
+  if (ckOpts && !(Number.isInteger(ckOpts.everySteps) && ckOpts.everySteps >= 1)) {
+    throw new SubspaceError('BAD_ARGUMENT', `checkpoint.everySteps must be a whole number of at least 1 (got ${ckOpts.everySteps})`, 'everySteps');
+  }
   const train = encodeExamples(tok, data.train, 'training split');
   const placed = createReftInterventions(spec, cfg);
   const vars = placed.flatMap((p) => p.intervention.variables);
@@ -203,13 +268,55 @@ export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { tr
   const clock = new ProgressClock(hooks, 'reft', total);
   const result: ReftResult = { interventions: placed, config: cfg, parameters: placed.reduce((a, p) => a + p.intervention.parameterCount(), 0), loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], cachedPrefixLayer: cacheLayer, cacheMode: mode };
   let best = -Infinity;
-  let bestState: Record<string, unknown>[] | undefined;
+  let bestState: TensorState[] | undefined;
   let sinceBest = 0;
   let step = 0;
+  let startEpoch = 0;
+  let startBatch = 0;
+  let resumedEpochMs = 0;
+  let savedAt = 0;
+  const save = (epoch: number, batch: number, epochElapsedMs: number) => {
+    savedAt = step;
+    ckOpts!.save({
+      step,
+      epoch,
+      batch,
+      config: { ...cfg },
+      interventions: placed.map((p) => ({ key: p.key, state: p.intervention.state() })),
+      optimizer: opt.state(),
+      loss: result.loss.slice(),
+      dev: result.dev.map((d) => ({ ...d })),
+      epochMs: result.epochMs.slice(),
+      epochElapsedMs,
+      best,
+      bestEpoch: result.bestEpoch,
+      sinceBest,
+      bestState: bestState?.map((st) => ({ ...st })),
+    });
+  };
   try {
-    for (let epoch = 0; epoch < cfg.epochs; epoch++) {
-      const t0 = performance.now();
-      for (const idx of epochBatches(train.length, cfg.batchSize, cfg.seed, epoch)) {
+    const resume = ckOpts?.resume;
+    if (resume) {
+      checkResumable(resume, cfg, placed, stepsPerEpoch);
+      placed.forEach((p, i) => p.intervention.load(resume.interventions[i].state));
+      opt.load(resume.optimizer);
+      result.loss = resume.loss.map((l) => ({ ...l }));
+      result.dev = resume.dev.map((d) => ({ ...d }));
+      result.epochMs = resume.epochMs.slice();
+      result.bestEpoch = resume.bestEpoch;
+      best = resume.best;
+      sinceBest = resume.sinceBest;
+      bestState = resume.bestState;
+      step = savedAt = resume.step;
+      startEpoch = resume.epoch;
+      startBatch = resume.batch;
+      resumedEpochMs = resume.epochElapsedMs;
+    }
+    for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
+      const t0 = performance.now() - (epoch === startEpoch ? resumedEpochMs : 0);
+      const batches = epochBatches(train.length, cfg.batchSize, cfg.seed, epoch);
+      for (let bi = epoch === startEpoch ? startBatch : 0; bi < batches.length; bi++) {
+        const idx = batches[bi];
         const b = supervisedBatch(idx.map((i) => train[i]), pad);
         const seed = cfg.seed + step;
         let run: () => tf.Scalar;
@@ -239,6 +346,8 @@ export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { tr
         result.loss.push({ step, value: loss });
         step++;
         clock.tick(step, { loss, epoch });
+        // Mid-epoch only: the last batch's checkpoint waits for the epoch's dev evaluation.
+        if (ckOpts && step % ckOpts.everySteps === 0 && bi < batches.length - 1) save(epoch, bi + 1, performance.now() - t0);
       }
       result.epochMs.push(performance.now() - t0);
       if (data.dev.length > 0) {
@@ -255,9 +364,10 @@ export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { tr
           break;
         }
       }
+      if (ckOpts && epoch + 1 < cfg.epochs && Math.floor(step / ckOpts.everySteps) > Math.floor(savedAt / ckOpts.everySteps)) save(epoch + 1, 0, 0);
     }
     // Keep the best epoch's weights, as early stopping promises.
-    if (bestState && result.bestEpoch !== result.dev.length - 1) placed.forEach((p, i) => p.intervention.load(bestState![i] as never));
+    if (bestState && result.bestEpoch !== result.dev.length - 1) placed.forEach((p, i) => p.intervention.load(bestState![i]));
   } catch (e) {
     for (const p of placed) p.intervention.dispose();
     throw e;

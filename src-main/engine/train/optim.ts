@@ -1,4 +1,5 @@
 import * as tf from '../tf.js';
+import { SubspaceError } from '../errors.js';
 
 export interface AdamWOptions {
   beta1?: number;
@@ -8,6 +9,19 @@ export interface AdamWOptions {
   weightDecay?: number;
   /** Clip the global gradient norm to this value. */
   clipNorm?: number;
+}
+
+/** A tensor's values, as saved in a checkpoint. */
+export interface SavedTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** The optimiser's moments and step count, for a checkpoint (one entry per variable, in order). */
+export interface AdamWState {
+  t: number;
+  m: SavedTensor[];
+  v: SavedTensor[];
 }
 
 /**
@@ -54,6 +68,41 @@ export class AdamW {
       });
     });
     return norm;
+  }
+
+  /** Steps taken so far. */
+  get stepCount(): number {
+    return this.t;
+  }
+
+  /** A copy of the moments and the step count (resuming from it continues the same run). */
+  state(): AdamWState {
+    const copy = (x: tf.Variable): SavedTensor => ({ shape: x.shape.slice(), data: Float32Array.from(x.dataSync() as Float32Array) });
+    return { t: this.t, m: this.m.map(copy), v: this.v.map(copy) };
+  }
+
+  /** Restores what `state()` returned; refuses a state for other variables. */
+  load(s: AdamWState): void {
+    if (!s || !Number.isSafeInteger(s.t) || s.t < 0) throw new SubspaceError('BAD_ARGUMENT', `optimizer state: t must be a non-negative integer (got ${String(s?.t)})`, 'optimizer');
+    for (const [name, saved, own] of [
+      ['m', s.m, this.m],
+      ['v', s.v, this.v],
+    ] as const) {
+      if (!Array.isArray(saved) || saved.length !== own.length) {
+        throw new SubspaceError('SHAPE_MISMATCH', `optimizer state: ${name} has ${Array.isArray(saved) ? saved.length : 0} entries, expected ${own.length}`, 'optimizer');
+      }
+      saved.forEach((x, i) => {
+        const want = own[i].shape;
+        if (x.shape.length !== want.length || x.shape.some((n, j) => n !== want[j]) || x.data.length !== own[i].size) {
+          throw new SubspaceError('SHAPE_MISMATCH', `optimizer state: ${name}[${i}] has shape [${x.shape.join(', ')}], expected [${want.join(', ')}]`, 'optimizer');
+        }
+      });
+    }
+    tf.tidy(() => {
+      s.m.forEach((x, i) => this.m[i].assign(tf.tensor(x.data, this.m[i].shape, 'float32')));
+      s.v.forEach((x, i) => this.v[i].assign(tf.tensor(x.data, this.v[i].shape, 'float32')));
+    });
+    this.t = s.t;
   }
 
   dispose(): void {
