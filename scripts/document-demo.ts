@@ -15,6 +15,7 @@ export const LEFT_FOR_INTERVENTIONS: Record<string, string> = {
 };
 
 interface Training {
+  phases?: { name: string; steps: number; lr: number; lines: number; minutes: number; finalLoss: number }[];
   seed: number;
   steps: number;
   batch: number;
@@ -32,7 +33,9 @@ export function documentDemoModels(dir = builtinModelsDir()): string {
     '',
     'Small models trained from scratch by `npm run train:demo` (scripts/train-demo.ts) with the engine',
     'itself: full-parameter AdamW on the task suite\'s pretraining corpus (`src-main/engine/tasks/corpus.ts`),',
-    'one process per model. Each folder is an ordinary Hugging Face folder (`config.json`,',
+    'one process per model. Phase 1 trains on the whole mixture; phase 2 replays part of it and adds',
+    'fresh hierarchical-equality and induction lines plus the pair-equality sub-skill ("w x =" → true/false),',
+    'which phase 1 alone leaves near chance. Each folder is an ordinary Hugging Face folder (`config.json`,',
     '`model.safetensors`, `tokenizer.json`), loaded through the same path as any downloaded model;',
     '`training.json` holds the settings and the test-split figures below.',
     '',
@@ -50,7 +53,9 @@ export function documentDemoModels(dir = builtinModelsDir()): string {
     const c = DEMO_CONFIGS[name];
     lines.push(`## ${name}`, '');
     lines.push(`Config: ${JSON.stringify(c)}`, '');
-    lines.push(`Training: seed ${t.seed}, ${t.steps} steps of ${t.batch}, peak lr ${t.lr}, ${t.minutes.toFixed(1)} min on ${t.backend}, final loss ${t.finalLoss.toFixed(3)}.`, '');
+    lines.push(`Training: seed ${t.seed}, ${t.steps} steps of ${t.batch} sequences, ${t.minutes.toFixed(1)} min in all on ${t.backend}, final loss ${t.finalLoss.toFixed(3)}.`, '');
+    for (const p of t.phases ?? []) lines.push(`- ${p.name}: ${p.steps} steps, peak lr ${p.lr}, ${p.lines} corpus lines, ${p.minutes.toFixed(1)} min, final loss ${p.finalLoss.toFixed(3)}`);
+    if (t.phases) lines.push('');
     lines.push('| task | test examples | accuracy | logit diff (correct − wrong) | prefers correct (MC1) | MC2 | role |', '|---|---|---|---|---|---|---|');
     for (const [task, r] of Object.entries(t.test)) {
       const role = LEFT_FOR_INTERVENTIONS[task] ? 'left for interventions' : 'base behaviour';

@@ -8,7 +8,7 @@
  * Seeded: the same seed, steps and backend give the same weights.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '../src-main/engine/tf.js';
@@ -21,7 +21,7 @@ import { parseModelConfig } from '../src-main/engine/model/config.js';
 import { initWeights, makeTrainable } from '../src-main/engine/model/init.js';
 import { seededRandom } from '../src-main/engine/model/generate.js';
 import { Transformer } from '../src-main/engine/model/transformer.js';
-import { pretrainingCorpus } from '../src-main/engine/tasks/corpus.js';
+import { freshSkillLines, pairEqualityLines, pretrainingCorpus, shuffleLines } from '../src-main/engine/tasks/corpus.js';
 import { listTasks, loadTask } from '../src-main/engine/tasks/registry.js';
 import { AdamW, warmupLinear } from '../src-main/engine/train/optim.js';
 import { lmBatch, lmLoss } from '../src-main/engine/train/lm.js';
@@ -40,6 +40,10 @@ const BATCH = Number(arg('batch', '32'));
 const LR = Number(arg('lr', '2e-3'));
 const OUT = arg('out', builtinModelsDir());
 const ONLY = arg('only', '');
+const PHASE2_STEPS = Number(arg('phase2-steps', '2500'));
+const PHASE2_LR = Number(arg('phase2-lr', '1e-3'));
+/** 1: train from scratch (both phases); 2: continue the saved phase-1 weights with phase 2 only. */
+const FROM_PHASE = Number(arg('from-phase', '1'));
 
 export async function evaluateAll(model: Transformer, tok: SubspaceTokenizer, split: 'test' | 'dev' = 'test'): Promise<Record<string, EvalResult>> {
   const out: Record<string, EvalResult> = {};
@@ -50,27 +54,26 @@ export async function evaluateAll(model: Transformer, tok: SubspaceTokenizer, sp
   return out;
 }
 
-async function trainOne(name: string): Promise<void> {
-  const report = await initBackend();
-  const config = DEMO_CONFIGS[name];
-  const spec = parseModelConfig(config, `${name}/config.json`);
-  const files = demoTokenizerFiles();
-  const tokDir = mkdtempSync(join(tmpdir(), 'subspace-tok-'));
-  for (const [f, text] of Object.entries(files)) writeFileSync(join(tokDir, f), text);
-  const tok = await loadTokenizer(tokDir);
-  const corpus = pretrainingCorpus(SEED).map((l) => tok.encode(l.text));
-  const weights = initWeights(spec, SEED);
-  const vars = makeTrainable(weights);
-  const model = new Transformer(spec, weights);
+interface Phase {
+  name: string;
+  steps: number;
+  lr: number;
+  lines: number;
+  minutes: number;
+  finalLoss: number;
+}
+
+/** One training phase: AdamW with warm-up and linear decay over `steps` batches of corpus lines. */
+function trainPhase(name: string, model: Transformer, vars: tf.Variable[], corpus: number[][], phase: { name: string; steps: number; lr: number; seed: number }): Phase {
+  const spec = model.spec;
   const opt = new AdamW(vars, { weightDecay: 0.01, clipNorm: 1 });
-  const rand = seededRandom(SEED);
+  const rand = seededRandom(phase.seed);
   const order = corpus.map((_, i) => i);
   let cursor = order.length;
   const log = (s: string) => process.stdout.write(`[${name}] ${s}\n`);
-  log(`${corpus.length} lines, ${vars.reduce((a, v) => a + v.size, 0)} parameters, backend ${report.backend}, ${STEPS} steps of ${BATCH}`);
   const t0 = performance.now();
   let ema = 0;
-  for (let step = 0; step < STEPS; step++) {
+  for (let step = 0; step < phase.steps; step++) {
     const seqs: number[][] = [];
     while (seqs.length < BATCH) {
       if (cursor >= order.length) {
@@ -85,26 +88,70 @@ async function trainOne(name: string): Promise<void> {
     const batch = lmBatch(seqs, spec.padTokenId ?? 0, 4);
     const { value, grads } = tf.variableGrads(() => lmLoss(model, batch), vars);
     const loss = value.dataSync()[0];
-    opt.step(grads, warmupLinear(step, STEPS, Math.min(200, STEPS / 10), LR));
+    opt.step(grads, warmupLinear(step, phase.steps, Math.min(200, phase.steps / 10), phase.lr));
     tf.dispose([value, ...Object.values(grads)]);
     if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${step}`);
     ema = step === 0 ? loss : 0.98 * ema + 0.02 * loss;
-    if (step % 100 === 0 || step === STEPS - 1) {
-      const s = (performance.now() - t0) / 1000;
-      log(`step ${step}/${STEPS} loss ${ema.toFixed(3)} ${(s / (step + 1)).toFixed(3)} s/step, ${(s / 60).toFixed(1)} min, tensors ${tf.memory().numTensors}`);
+    if (step % 100 === 0 || step === phase.steps - 1) {
+      const sec = (performance.now() - t0) / 1000;
+      log(`${phase.name} step ${step}/${phase.steps} loss ${ema.toFixed(3)} ${(sec / (step + 1)).toFixed(3)} s/step, ${(sec / 60).toFixed(1)} min, tensors ${tf.memory().numTensors}`);
     }
   }
-  const minutes = (performance.now() - t0) / 60000;
+  opt.dispose();
+  return { name: phase.name, steps: phase.steps, lr: phase.lr, lines: corpus.length, minutes: (performance.now() - t0) / 60000, finalLoss: ema };
+}
+
+/**
+ * Phase 2 keeps replaying the phase-1 mixture and adds fresh hierarchical-equality
+ * and induction lines plus the pair-equality sub-skill: the two skills phase 1
+ * leaves near chance on these small models.
+ */
+function phase2Corpus(tok: SubspaceTokenizer): number[][] {
+  const replay = pretrainingCorpus(SEED).slice(0, 15000);
+  const lines = shuffleLines(
+    [...replay, ...freshSkillLines('hierarchical-equality', SEED, 20000), ...pairEqualityLines(SEED, 10000), ...freshSkillLines('induction', SEED, 10000)],
+    SEED,
+  );
+  return lines.map((l) => tok.encode(l.text));
+}
+
+async function trainOne(name: string): Promise<void> {
+  const report = await initBackend();
+  const config = DEMO_CONFIGS[name];
+  const spec = parseModelConfig(config, `${name}/config.json`);
+  const files = demoTokenizerFiles();
+  const tokDir = mkdtempSync(join(tmpdir(), 'subspace-tok-'));
+  for (const [f, text] of Object.entries(files)) writeFileSync(join(tokDir, f), text);
+  const tok = await loadTokenizer(tokDir);
   const dir = join(OUT, name);
+  const phases: Phase[] = [];
+  let weights;
+  if (FROM_PHASE === 2) {
+    // Continue from the phase-1 weights already in the output folder.
+    const prev = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as { phases?: Phase[]; steps: number; lr: number; minutes: number; finalLoss: number };
+    phases.push(prev.phases?.[0] ?? { name: 'phase 1', steps: prev.steps, lr: prev.lr, lines: pretrainingCorpus(SEED).length, minutes: prev.minutes, finalLoss: prev.finalLoss });
+    weights = (await loadModelFolder(dir, { name })).model.weights;
+  } else {
+    weights = initWeights(spec, SEED);
+  }
+  const vars = makeTrainable(weights);
+  const model = new Transformer(spec, weights);
+  const log = (s: string) => process.stdout.write(`[${name}] ${s}\n`);
+  log(`${vars.reduce((a, v) => a + v.size, 0)} parameters, backend ${report.backend}, batch ${BATCH}`);
+  if (FROM_PHASE === 1) {
+    const corpus = pretrainingCorpus(SEED).map((l) => tok.encode(l.text));
+    phases.push({ ...trainPhase(name, model, vars, corpus, { name: 'phase 1', steps: STEPS, lr: LR, seed: SEED }), lines: corpus.length });
+  }
+  phases.push(trainPhase(name, model, vars, phase2Corpus(tok), { name: 'phase 2', steps: PHASE2_STEPS, lr: PHASE2_LR, seed: SEED + 1 }));
   mkdirSync(dir, { recursive: true });
   writeModelFolder(dir, config, spec, weights, files);
   // Evaluate through exactly the path any downloaded model takes.
   const loaded = await loadModelFolder(dir, { name });
   const results = await evaluateAll(loaded.model, loaded.tokenizer!);
-  const training = { seed: SEED, steps: STEPS, batch: BATCH, lr: LR, minutes, backend: report.backend, corpusLines: corpus.length, finalLoss: ema, test: results };
+  const minutes = phases.reduce((a, p) => a + p.minutes, 0);
+  const training = { seed: SEED, steps: phases.reduce((a, p) => a + p.steps, 0), batch: BATCH, lr: LR, minutes, backend: report.backend, finalLoss: phases.at(-1)!.finalLoss, phases, test: results };
   writeFileSync(join(dir, 'training.json'), JSON.stringify(training, null, 2) + '\n');
   for (const [task, r] of Object.entries(results)) log(`${task}: accuracy ${(100 * r.accuracy).toFixed(1)}%, logit diff ${r.meanLogitDiff.toFixed(2)}${r.mc2 !== undefined ? `, MC1 ${(100 * r.preferCorrect).toFixed(1)}%, MC2 ${(100 * r.mc2).toFixed(1)}%` : ''}`);
-  opt.dispose();
 }
 
 async function main(): Promise<void> {

@@ -9,6 +9,7 @@ import { ioiGenerator } from './generators/ioi.js';
 import { Rng, deriveSeed } from './generators/rng.js';
 import { truthfulQuestions } from './generators/truthful.js';
 import { FACT_TEMPLATES, knowledgeBase } from './generators/world.js';
+import { SYMBOLS } from './vocabulary.js';
 
 /** One training line: a full sentence (prompt + completion) and the task it comes from. */
 export interface CorpusLine {
@@ -21,6 +22,8 @@ export interface CorpusOptions {
   taskSeed?: number;
   /** Lines for each of ioi, hierarchical-equality, family and induction (train split first, then fresh). */
   linesPerTask?: number;
+  /** Per-task line counts that override `linesPerTask` (skills that need more data to learn). */
+  linesFor?: Partial<Record<string, number>>;
   /** How often each fact is stated in each of its phrasings. */
   factRepeats?: number;
   /** How often each truthful question appears with its myth answer. */
@@ -44,12 +47,13 @@ const SKILL_TASKS: readonly LineGenerator[] = [ioiGenerator, hierarchicalEqualit
  */
 export function pretrainingCorpus(seed: number, options: CorpusOptions = {}): CorpusLine[] {
   const taskSeed = options.taskSeed ?? DEFAULT_TASK_SEED;
-  const perTask = options.linesPerTask ?? 5000;
+  const perTaskDefault = options.linesPerTask ?? 5000;
   const factRepeats = options.factRepeats ?? 10;
   const mythRepeats = options.mythRepeats ?? 10;
   const lines: CorpusLine[] = [];
 
   for (const g of SKILL_TASKS) {
+    const perTask = options.linesFor?.[g.name] ?? perTaskDefault;
     const splits = generateTask(g.name, taskSeed);
     const heldOut = new Set([...splits.dev, ...splits.test].map((e) => g.keyOf(e)));
     const own = splits.train.slice(0, perTask).map((e) => e.prompt + e.completion);
@@ -80,4 +84,38 @@ export function pretrainingCorpus(seed: number, options: CorpusOptions = {}): Co
   }
 
   return new Rng(deriveSeed(seed, 'corpus:shuffle')).shuffle(lines);
+}
+
+/**
+ * "w x =" → " true" when the two symbols are equal, else " false" (balanced):
+ * the sub-skill hierarchical equality composes. Small models learn the full
+ * task far sooner with it in the mixture.
+ */
+export function pairEqualityLines(seed: number, n: number): CorpusLine[] {
+  const rng = new Rng(deriveSeed(seed, 'corpus:pair-equality'));
+  return Array.from({ length: n }, () => {
+    const a = rng.pick(SYMBOLS);
+    const b = rng.bool() ? a : rng.pick(SYMBOLS.filter((s) => s !== a));
+    return { task: 'pair-equality', text: `${a} ${b} =${sp(a === b ? 'true' : 'false')}` };
+  });
+}
+
+/** Fresh lines of one skill task (never a dev or test item), for later training phases. */
+export function freshSkillLines(task: string, seed: number, n: number, taskSeed = DEFAULT_TASK_SEED): CorpusLine[] {
+  const g = SKILL_TASKS.find((x) => x.name === task);
+  if (!g) throw new Error(`no skill task '${task}'`);
+  const splits = generateTask(g.name, taskSeed);
+  const heldOut = new Set([...splits.dev, ...splits.test].map((e) => g.keyOf(e)));
+  const rng = new Rng(deriveSeed(seed, `corpus:fresh:${task}`));
+  const out: CorpusLine[] = [];
+  while (out.length < n) {
+    const line = g.freshLine(rng);
+    if (!heldOut.has(line.key)) out.push({ task, text: line.text });
+  }
+  return out;
+}
+
+/** Shuffles lines with a seed (the corpus's own order). */
+export function shuffleLines(lines: CorpusLine[], seed: number): CorpusLine[] {
+  return new Rng(deriveSeed(seed, 'corpus:shuffle2')).shuffle(lines);
 }
