@@ -6,8 +6,22 @@ import { modelContentHash } from '../engine/io/model-hash.js';
 import { parameterCount } from '../engine/model/config.js';
 import type { Progress } from '../engine/methods/progress.js';
 import { errorMessage } from '../engine/errors.js';
+import { builtinTasksDir } from '../engine/paths.js';
 import { openStore, type Store } from '../store/index.js';
 import type { RunKind } from '../store/types.js';
+
+/** sha256 over a built-in task's files, and its number of examples. */
+function taskContent(name: string): { contentHash: string; rowCount: number; path: string } {
+  const dir = join(builtinTasksDir(), name);
+  const h = createHash('sha256');
+  let rows = 0;
+  for (const f of ['manifest.json', 'train.jsonl', 'dev.jsonl', 'test.jsonl']) {
+    const bytes = readFileSync(join(dir, f));
+    h.update(f).update(bytes);
+    if (f.endsWith('.jsonl')) rows += bytes.toString('utf8').split('\n').filter((l) => l.trim()).length;
+  }
+  return { contentHash: h.digest('hex'), rowCount: rows, path: dir };
+}
 
 /**
  * Every method command records its run in the store: config, status, backend,
@@ -29,7 +43,7 @@ export class RunRecorder {
       configSummary: { modelType: m.spec.modelType, layers: m.spec.nLayers, heads: m.spec.nHeads, kvHeads: m.spec.nKvHeads, width: m.spec.dModel, parameters: parameterCount(m.spec) },
       contentHash: modelContentHash(m.folder, m.weightFiles),
     });
-    const dataset = taskName ? this.store.registerDataset({ id: `task-${taskName}`, name: taskName, source: 'builtin', contentHash: taskName, rowCount: 0 }) : undefined;
+    const dataset = taskName ? this.store.registerDataset({ id: `task-${taskName}`, name: taskName, source: 'builtin', ...taskContent(taskName) }) : undefined;
     const run = this.store.createRun({ projectId: project.id, kind, name, config, status: 'running', backend, modelId: model.id, datasetId: dataset?.id ?? null });
     this.runId = run.id;
   }
