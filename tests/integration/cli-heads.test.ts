@@ -1,22 +1,18 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'subspace-cli-heads-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'subspace.js'), ...args], { encoding: 'utf8', env: { ...process.env, SUBSPACE_BACKEND: 'wasm', SUBSPACE_DATA_DIR: join(tmp, 'data') }, timeout: 300_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (...args: string[]) => runCli(args, { SUBSPACE_BACKEND: 'wasm', SUBSPACE_DATA_DIR: join(tmp, 'data') });
 
 describe('subspace lofit, iti and heads on a demo model', () => {
-  it('lofit selects K heads from a layers × heads score matrix and tunes them; heads reads it back', () => {
+  it('lofit selects K heads from a layers × heads score matrix and tunes them; heads reads it back', async () => {
     const out = join(tmp, 'lofit');
-    const r = cli('lofit', '--model', 'demo-llama', '--task', 'fact-edit', '--k', '4', '--epochs', '1', '--out', out, '--json');
+    const r = (await cli('lofit', '--model', 'demo-llama', '--task', 'fact-edit', '--k', '4', '--epochs', '1', '--out', out, '--json'));
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.scores).toHaveLength(4);
@@ -26,30 +22,30 @@ describe('subspace lofit, iti and heads on a demo model', () => {
     // The selection is the top 4 of the score matrix.
     const flat = j.scores.flatMap((row: number[], l: number) => row.map((v: number, h: number) => ({ v, key: `${l}.${h}` }))).sort((a: { v: number }, b: { v: number }) => b.v - a.v);
     expect(j.selected.map(([l, h]: number[]) => `${l}.${h}`).sort()).toEqual(flat.slice(0, 4).map((x: { key: string }) => x.key).sort());
-    const heads = JSON.parse(cli('heads', '--run', out, '--json').out);
+    const heads = JSON.parse((await cli('heads', '--run', out, '--json')).out);
     expect(heads.method).toBe('lofit');
     expect(heads.selected).toEqual(j.selected);
-    const runs = JSON.parse(cli('runs', '--kind', 'lofit', '--json').out);
+    const runs = JSON.parse((await cli('runs', '--kind', 'lofit', '--json')).out);
     expect(runs[0]).toMatchObject({ kind: 'lofit', status: 'succeeded' });
 
     // Exports: the .npy head list (NumPy reads it in the unit tests), the score table, and a merged checkpoint.
-    const npy = JSON.parse(cli('export', runs[0].id, '--format', 'lofit-npy', '--out', join(tmp, 'heads.npy'), '--json').out);
+    const npy = JSON.parse((await cli('export', runs[0].id, '--format', 'lofit-npy', '--out', join(tmp, 'heads.npy'), '--json')).out);
     expect(npy.wrote.heads).toEqual(j.selected);
-    const csv = cli('export', runs[0].id, '--format', 'csv', '--out', join(tmp, 'scores.csv'));
+    const csv = (await cli('export', runs[0].id, '--format', 'csv', '--out', join(tmp, 'scores.csv')));
     expect(csv.code, csv.err).toBe(0);
     expect(readFileSync(join(tmp, 'scores.csv'), 'utf8').split('\n')[0]).toBe('layer,h0,h1,h2,h3,h4,h5,h6,h7');
-    const merged = cli('export', runs[0].id, '--format', 'merged', '--out', join(tmp, 'merged'));
+    const merged = (await cli('export', runs[0].id, '--format', 'merged', '--out', join(tmp, 'merged')));
     expect(merged.code, merged.err).toBe(0);
     // The merged model runs in the plain runtime and gives the LoFIT accuracy without any intervention.
-    const ev = JSON.parse(cli('eval', '--model', join(tmp, 'merged'), '--task', 'fact-edit', '--json').out);
+    const ev = JSON.parse((await cli('eval', '--model', join(tmp, 'merged'), '--task', 'fact-edit', '--json')).out);
     expect(ev.accuracy).toBeCloseTo(j.test.accuracy, 5);
-    const imported = JSON.parse(cli('import', join(tmp, 'heads.npy'), '--model', 'demo-llama', '--json').out);
+    const imported = JSON.parse((await cli('import', join(tmp, 'heads.npy'), '--model', 'demo-llama', '--json')).out);
     expect(imported).toMatchObject({ kind: 'lofit', heads: j.selected });
   });
 
-  it('iti ranks heads by held-out probe accuracy', () => {
+  it('iti ranks heads by held-out probe accuracy', async () => {
     const out = join(tmp, 'iti');
-    const r = cli('iti', '--model', 'demo-gpt2', '--task', 'truthful', '--k', '3', '--out', out, '--json');
+    const r = (await cli('iti', '--model', 'demo-gpt2', '--task', 'truthful', '--k', '3', '--out', out, '--json'));
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.accuracy).toHaveLength(4);
@@ -62,14 +58,14 @@ describe('subspace lofit, iti and heads on a demo model', () => {
     }
   });
 
-  it('bad K, λ and loss are refused by name', () => {
+  it('bad K, λ and loss are refused by name', async () => {
     for (const [extra, msg] of [
       [['--k', '0'], /k/],
       [['--k', '33'], /33/],
       [['--lambda', '-1'], /λ|lambda|l1/i],
       [['--loss', 'mse'], /--loss must be ce or dpo/],
     ] as [string[], RegExp][]) {
-      const r = cli('lofit', '--model', 'demo-gpt2', '--task', 'fact-edit', '--out', join(tmp, 'bad'), ...extra);
+      const r = (await cli('lofit', '--model', 'demo-gpt2', '--task', 'fact-edit', '--out', join(tmp, 'bad'), ...extra));
       expect(r.code, r.err).toBe(2);
       expect(r.err).toMatch(msg);
     }

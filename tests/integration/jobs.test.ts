@@ -284,7 +284,7 @@ describe('JobManager', () => {
       const ee = await jobs.wait(e);
       expect(ee.type).toBe('done');
       expect(ee.summary).toMatchObject({ method: 'lofit', examples: test.length });
-      expect(jobs.store.getRun(e)!.kind).toBe('lofit');
+      expect(jobs.store.getRun(e)!.kind).toBe('eval');
       expect(jobs.store.listMetricNames(e)).toEqual(expect.arrayContaining(['base.accuracy', 'lofit.accuracy']));
     } finally {
       jobs.concurrency = 1;
