@@ -93,12 +93,16 @@ export function registerModelCommands(program: Command): void {
         stopTokens,
         padTokenId: m.tokenizer.padTokenId,
       });
-      const completion = m.tokenizer.decode(r.tokens[0], { skipSpecialTokens: true });
+      // Decode prompt and continuation together: word-level and SentencePiece decoders put
+      // the space between them only when they see both.
+      const full = m.tokenizer.decode([...ids, ...r.tokens[0]], { skipSpecialTokens: true });
+      const head = m.tokenizer.decode(ids, { skipSpecialTokens: true });
+      const completion = full.startsWith(head) ? full.slice(head.length) : m.tokenizer.decode(r.tokens[0], { skipSpecialTokens: true });
       if (o.json) {
         printJson({ model: m.name, backend: backend.backend, prompt: o.prompt, intervention: o.intervention ?? null, completion, tokens: r.tokens[0], stopped: r.finished[0] });
         return;
       }
-      console.log(o.prompt + completion);
+      console.log(full.startsWith(head) ? o.prompt + completion : full);
     });
 
   program
