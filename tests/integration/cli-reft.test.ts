@@ -29,6 +29,9 @@ describe('subspace reft on a demo model', () => {
     const g = (await cli('generate', '--model', 'demo-gpt2', '--intervention', out, '--prompt', 'In this story the capital of Voland is Maro . the capital of Voland is', '--max-new-tokens', '2', '--json'));
     expect(g.code, g.err).toBe(0);
     expect(JSON.parse(g.out).tokens).toHaveLength(2);
+    // Word-level tokenizers: the continuation keeps the space that separates it from the prompt.
+    const plain = JSON.parse((await cli('generate', '--model', 'demo-llama', '--prompt', 'the capital of Voland is', '--max-new-tokens', '1', '--json')).out);
+    expect(plain.completion).toBe(' Teris');
 
     const runs = JSON.parse((await cli('runs', '--json')).out);
     expect(runs.length).toBeGreaterThanOrEqual(1);
