@@ -5,27 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFolder, type LoadedModel } from '../../src-main/engine/io/model-folder.js';
 import { parseSafetensors } from '../../src-main/engine/io/safetensors.js';
 import { trainReft, type ReftCheckpoint, type ReftConfig } from '../../src-main/engine/methods/reft.js';
-import { seededRandom } from '../../src-main/engine/model/generate.js';
-import type { TaskExample } from '../../src-main/engine/tasks/schema.js';
 import { loadReftCheckpoint, saveReftCheckpoint } from '../../src-main/jobs/checkpoint.js';
 import type { JobEvent } from '../../src-main/jobs/protocol.js';
 import { JobManager } from '../../src-main/jobs/runner.js';
 import { openStore } from '../../src-main/store/index.js';
 import { maxAbsDiff, useTestBackend } from '../helpers/backend.js';
+import { toyTask } from '../helpers/toy-task.js';
 
 const MODEL = join(import.meta.dirname, '..', 'fixtures', 'reference', 'gpt2-tied');
 const BACKEND = (process.env.SUBSPACE_TEST_BACKEND ?? 'cpu') as 'cpu';
-
-/** The toy task of reft-training.test.ts: answer with the token two before the end, shifted. */
-function toyTask(n: number, seed: number): TaskExample[] {
-  const rand = seededRandom(seed);
-  return Array.from({ length: n }, (_, i) => {
-    const len = 4 + Math.floor(rand() * 3);
-    const toks = Array.from({ length: len }, () => 3 + Math.floor(rand() * 20));
-    const answer = (toks[len - 2] % 8) + 40;
-    return { id: `toy-${seed}-${i}`, prompt: toks.map((t) => `t${t}`).join(' '), completion: ` t${answer}`, wrong: [` t${((answer - 40 + 1) % 8) + 40}`] };
-  });
-}
 
 const train = toyTask(48, 1);
 const dev = toyTask(16, 2);

@@ -8,26 +8,14 @@ import { orthonormalityError } from '../../src-main/engine/interventions/orthogo
 import { evaluateReft, trainReft, type ReftConfig } from '../../src-main/engine/methods/reft.js';
 import { loadReft, saveReft } from '../../src-main/engine/methods/reft-artifact.js';
 import { cosineMatrix, directionTokens, learnedDirections, projectExamples } from '../../src-main/engine/methods/directions.js';
-import type { TaskExample } from '../../src-main/engine/tasks/schema.js';
-import { seededRandom } from '../../src-main/engine/model/generate.js';
 import { useTestBackend } from '../helpers/backend.js';
+import { toyTask } from '../helpers/toy-task.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'reference');
 let gpt2: LoadedModel;
 let llama: LoadedModel;
 const tmp = mkdtempSync(join(tmpdir(), 'subspace-reft-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** A toy task the random fixture models cannot do: answer with the token two before the end, shifted by one. */
-function toyTask(n: number, seed: number): TaskExample[] {
-  const rand = seededRandom(seed);
-  return Array.from({ length: n }, (_, i) => {
-    const len = 4 + Math.floor(rand() * 3);
-    const toks = Array.from({ length: len }, () => 3 + Math.floor(rand() * 20));
-    const answer = (toks[len - 2] % 8) + 40;
-    return { id: `toy-${seed}-${i}`, prompt: toks.map((t) => `t${t}`).join(' '), completion: ` t${answer}`, wrong: [` t${((answer - 40 + 1) % 8) + 40}`] };
-  });
-}
 
 const train = toyTask(48, 1);
 const dev = toyTask(16, 2);

@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { SubspaceError } from '../../engine/errors.js';
-import { loadArtifact, MANIFEST_FILE } from '../../engine/artifacts/native.js';
+import { loadArtifact, MANIFEST_FILE, readManifest } from '../../engine/artifacts/native.js';
 import { openModel } from '../../engine/open-model.js';
 import { loadReft, saveReft } from '../../engine/methods/reft-artifact.js';
 import { loadHeads } from '../../engine/methods/heads-artifact.js';
@@ -43,13 +43,14 @@ export function registerExportCommands(program: Command): void {
       if (!(EXPORT_FORMATS as readonly string[]).includes(o.format)) throw new SubspaceError('BAD_ARGUMENT', `--format must be one of ${EXPORT_FORMATS.join(', ')} (got '${o.format}')`, 'format');
       await startBackend(program);
       const folder = existsSync(join(run, MANIFEST_FILE)) ? run : runFolder(run);
-      const { manifest } = loadArtifact(folder);
+      const manifest = readManifest(folder);
       const m = await openModel(manifest.model.name);
       const refuse = () => {
         throw new SubspaceError('UNSUPPORTED', `a ${manifest.method} run cannot be exported as ${o.format}`, 'format');
       };
       let wrote: unknown;
       if (o.format === 'native') {
+        loadArtifact(folder); // checksum first: never copy a corrupt export
         cpSync(folder, o.out, { recursive: true });
         wrote = { dir: o.out };
       } else if (manifest.method === 'reft') {
@@ -93,7 +94,7 @@ export function registerExportCommands(program: Command): void {
       let detail: Record<string, unknown>;
       const isDir = statSync(path).isDirectory();
       if (isDir && existsSync(join(path, MANIFEST_FILE))) {
-        const { manifest } = loadArtifact(path);
+        const manifest = readManifest(path);
         modelRef ??= manifest.model.name;
         kind = manifest.method as RunKind;
         detail = { format: 'native', method: manifest.method };
@@ -112,7 +113,8 @@ export function registerExportCommands(program: Command): void {
       const summary = await rec.run(() => {
         const dest = join(rec.store.runDir(rec.runId));
         if (detail.format === 'native') {
-          const { manifest } = loadArtifact(path);
+          const manifest = readManifest(path);
+          // Loading checks the checksum and that the intervention fits the model.
           if (manifest.method === 'reft') loadReft(path, m.spec);
           else loadHeads(path, m.spec);
           cpSync(path, dest, { recursive: true });

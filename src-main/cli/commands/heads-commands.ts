@@ -6,7 +6,7 @@ import { evaluateExamples } from '../../engine/eval/evaluate.js';
 import { LOFIT_SELECT_DEFAULTS, LOFIT_TUNE_DEFAULTS, evaluateLofit, lofitSelect, lofitTune } from '../../engine/methods/lofit.js';
 import { ITI_DEFAULTS, evaluateIti, trainIti } from '../../engine/methods/iti.js';
 import { loadHeads, saveIti, saveLofit } from '../../engine/methods/heads-artifact.js';
-import { loadArtifact } from '../../engine/artifacts/native.js';
+import { readManifest } from '../../engine/artifacts/native.js';
 import type { KSpec } from '../../engine/methods/heads.js';
 import { num } from '../args.js';
 import { printJson } from '../output.js';
@@ -130,7 +130,7 @@ export function registerHeadsCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (o: { run: string; json?: boolean }) => {
       await startBackend(program);
-      const name = loadArtifact(o.run).manifest.model.name;
+      const name = readManifest(o.run).model.name;
       const m = await openModel(name, { requireTokenizer: false });
       const h = loadHeads(o.run, m.spec);
       if (o.json) printJson({ method: h.method, model: name, scores: h.scores, ranked: h.ranked, selected: h.selected });

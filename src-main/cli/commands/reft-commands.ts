@@ -6,7 +6,7 @@ import { loadReft, saveReft } from '../../engine/methods/reft-artifact.js';
 import { directionTokens, learnedDirections } from '../../engine/methods/directions.js';
 import { loadTask } from '../../engine/tasks/registry.js';
 import { evaluateExamples } from '../../engine/eval/evaluate.js';
-import { loadArtifact } from '../../engine/artifacts/native.js';
+import { readManifest } from '../../engine/artifacts/native.js';
 import { num } from '../args.js';
 import { printJson } from '../output.js';
 import { startBackend } from '../backend.js';
@@ -99,7 +99,7 @@ export function registerReftCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (o: { intervention: string; model?: string; top: number; json?: boolean }) => {
       await startBackend(program);
-      const name = o.model ?? loadArtifact(o.intervention).manifest.model.name;
+      const name = o.model ?? readManifest(o.intervention).model.name;
       const m = await openModel(name);
       const { config, placed } = loadReft(o.intervention, m.spec);
       const dirs = learnedDirections(placed);

@@ -98,7 +98,8 @@ export function saveArtifact(dir: string, manifest: Omit<Manifest, 'format' | 'f
   return full;
 }
 
-export function loadArtifact(dir: string): { manifest: Manifest; tensors: Map<string, ArtifactTensor> } {
+/** The manifest alone, validated (no weights read): enough to learn the method and the model. */
+export function readManifest(dir: string): Manifest {
   const mf = join(dir, MANIFEST_FILE);
   if (!existsSync(mf)) throw new SubspaceError('NOT_FOUND', `${dir}: no ${MANIFEST_FILE}; not a Subspace export`, dir);
   let raw: unknown;
@@ -117,7 +118,11 @@ export function loadArtifact(dir: string): { manifest: Manifest; tensors: Map<st
   if (!parsed.success) {
     throw new SubspaceError('BAD_FILE', `${mf}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, mf);
   }
-  const manifest = parsed.data;
+  return parsed.data;
+}
+
+export function loadArtifact(dir: string): { manifest: Manifest; tensors: Map<string, ArtifactTensor> } {
+  const manifest = readManifest(dir);
   const wf = join(dir, manifest.weights.file);
   if (!existsSync(wf)) throw new SubspaceError('NOT_FOUND', `${dir}: ${manifest.weights.file} is missing`, wf);
   const bytes = readFileSync(wf);
