@@ -53,10 +53,10 @@ export function addArtifact(db: DB, input: NewArtifact): Artifact {
   }).immediate();
 }
 
-/** A run's artifacts, oldest first. */
+/** A run's artifacts in the order they were first recorded (rewriting a file updates its row in place). */
 export function listArtifacts(db: DB, runId: string): Artifact[] {
   checkField(idSchema, runId, 'listArtifacts', 'runId');
-  return (stmt(db, 'SELECT * FROM artifacts WHERE run_id = ? ORDER BY created_at, id').all(runId) as ArtifactRow[]).map(toArtifact);
+  return (stmt(db, 'SELECT * FROM artifacts WHERE run_id = ? ORDER BY id').all(runId) as ArtifactRow[]).map(toArtifact);
 }
 
 /** Forget one artifact row; returns its path (the caller deletes the file) or undefined if there was none. */
