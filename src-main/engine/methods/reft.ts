@@ -30,7 +30,7 @@ export interface ReftConfig {
   weightDecay: number;
   clipNorm: number;
   seed: number;
-  /** Stop after this many epochs without a better dev accuracy (0: never). */
+  /** Stop after this many epochs without a better dev score (accuracy, ties broken by logit difference; 0: never). */
   patience: number;
   /**
    * Frozen computation reused across epochs. 'window': the residual entering the
@@ -229,6 +229,18 @@ function checkResumable(ck: ReftCheckpoint, cfg: ReftConfig, placed: PlacedInter
 }
 
 /**
+ * Whether a dev evaluation beats the best so far: higher accuracy, or the same
+ * accuracy with a higher mean logit difference. Small dev sets often keep the
+ * same accuracy for several epochs while the margin still moves toward the answer,
+ * and accuracy alone would stop those runs at their first epoch.
+ */
+export function devImproves(r: { accuracy: number; meanLogitDiff: number }, best: { accuracy: number; meanLogitDiff: number } | undefined): boolean {
+  if (!best) return true;
+  if (r.accuracy !== best.accuracy) return r.accuracy > best.accuracy;
+  return r.meanLogitDiff > best.meanLogitDiff;
+}
+
+/**
  * Trains ReFT interventions on a frozen model, completion-only cross-entropy,
  * AdamW with warm-up and linear decay, dev accuracy each epoch. With
  * `hooks.checkpoint`, saves its state every N steps and can resume from one:
@@ -354,7 +366,7 @@ export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { tr
         const r = evaluateReft(model, tok, data.dev, cfg, placed);
         result.dev.push({ epoch, accuracy: r.accuracy, meanLogitDiff: r.meanLogitDiff });
         clock.tick(step, { devAccuracy: r.accuracy, epoch });
-        if (r.accuracy > best) {
+        if (devImproves(r, result.dev.find((d) => d.epoch === result.bestEpoch))) {
           best = r.accuracy;
           result.bestEpoch = epoch;
           bestState = placed.map((p) => p.intervention.state());
