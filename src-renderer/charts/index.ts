@@ -1,0 +1,17 @@
+export { AttentionPattern, type AttentionPatternProps } from './AttentionPattern.js';
+export { ChartFrame, ExportHandlerContext, ExportMenu, buildExport, type ChartExports, type ChartFrameProps, type ExportFormat } from './ChartFrame.js';
+export { DistributionBars, distributionRows, type Distribution, type DistributionBarsProps, type TokenProb } from './DistributionBars.js';
+export { csvField, dataUrlToBlob, rowsToCsv, saveFile, svgMarkup, svgToPng, toCsv, toJson, type ExportFile } from './export.js';
+export { Heatmap, type HeatmapCellInfo, type HeatmapProps } from './Heatmap.js';
+export type { HeatmapOrientation } from './heatmap-layout.js';
+export { KSlider, type KSliderProps } from './KSlider.js';
+export { displayToken, formatValue, headLabel, positionLabel, positionLabels } from './labels.js';
+export { LineChart, seriesCsv, type LineChartProps } from './LineChart.js';
+export { lineFigure, type LineSeries } from './line-figure.js';
+export { Scatter, type ScatterProps } from './Scatter.js';
+export { scatterFigure } from './scatter-figure.js';
+export { resolveColorScale, type ColorScaleSpec, type DivergingScale, type SequentialScale } from './scales.js';
+export { CATEGORY_COLORS, DARK_THEME, LIGHT_THEME, type ChartTheme } from './theme.js';
+export { TokenStrip, type TokenStripProps } from './TokenStrip.js';
+export { TopKHeatmap, type TopKHeatmapProps } from './TopKHeatmap.js';
+export { cellKey, topKCells, type CellRef } from './topk.js';
