@@ -7,6 +7,7 @@ import { registerReftCommands } from './commands/reft-commands.js';
 import { registerHeadsCommands } from './commands/heads-commands.js';
 import { registerRunCommands } from './commands/run-commands.js';
 import { registerExportCommands } from './commands/export-commands.js';
+import { registerServeCommands } from './commands/serve-commands.js';
 import { fail } from './output.js';
 
 const program = new Command();
@@ -25,6 +26,7 @@ registerReftCommands(program);
 registerHeadsCommands(program);
 registerRunCommands(program);
 registerExportCommands(program);
+registerServeCommands(program);
 
 try {
   await program.parseAsync(process.argv);

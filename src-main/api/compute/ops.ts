@@ -1,0 +1,55 @@
+/**
+ * What the compute process can be asked to do, with the argument and result
+ * types of each operation. The main process (compute-client.ts) and the
+ * compute process (compute-worker.ts) share these types; the arguments come
+ * from handlers that validated the request against the contract already.
+ */
+import type { BackendReport } from '../../engine/backend/index.js';
+import type { DirectionOut, ExportFormat } from './run-files.js';
+import type { TokenText, TopToken } from './playground.js';
+
+export interface ModelDescription {
+  name: string;
+  folder: string;
+  contentHash: string;
+  spec: {
+    family: string;
+    modelType: string;
+    nLayers: number;
+    nHeads: number;
+    nKvHeads: number;
+    dModel: number;
+    dHead: number;
+    dMlp: number;
+    vocabSize: number;
+    maxPositions: number;
+    positional: string;
+    norm: string;
+  };
+  parameters: number;
+}
+
+export interface ComputeOps {
+  backend: { args: Record<string, never>; result: BackendReport };
+  /** Reads a model folder's config and weights (the hash reads every weight file). */
+  describeModel: { args: { folder: string }; result: ModelDescription };
+  nextToken: { args: { model: string; prompt: string; topK: number }; result: { model: string; tokens: TokenText[]; top: TopToken[] } };
+  attention: { args: { model: string; prompt: string; layer: number }; result: { model: string; layer: number; tokens: TokenText[]; patterns: number[][][] } };
+  logitLens: { args: { model: string; prompt: string; topK: number }; result: { model: string; tokens: TokenText[]; layers: { layer: number; positions: TopToken[][] }[] } };
+  generate: {
+    args: { model: string; prompt: string; maxTokens: number; intervention?: { dir: string; source: string } };
+    result: { model: string; without: { text: string; tokens: number[] }; with?: { text: string; tokens: number[]; method: string; source: string } };
+  };
+  /** `model` defaults to the one the export names. */
+  directions: { args: { dir: string; topK: number; model?: string }; result: { method: string; directions: DirectionOut[] } };
+  exportRun: { args: { dir: string; format: ExportFormat; out: string; model?: string }; result: { method: string; out: string } };
+  /** Tests only: occupies the process for `ms` (a stand-in for a long engine call). */
+  sleep: { args: { ms: number }; result: { slept: number } };
+}
+
+export type ComputeOp = keyof ComputeOps;
+
+export type ComputeRequest = { id: number; op: ComputeOp; args: unknown };
+export type ComputeReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: string; message: string; field?: string } };
+/** The first message of a compute process: its backend is up (or could not start). */
+export type ComputeHello = { hello: true; backend?: BackendReport; error?: { code: string; message: string } };
