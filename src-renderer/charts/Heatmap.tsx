@@ -548,7 +548,10 @@ export function Heatmap(props: HeatmapProps) {
         : scale.meaning(tip.value)
     : '';
   const tipLeft = tip ? layout.margin.left + (tip.col + 1) * layout.cellW + 10 : 0;
-  const tipFlip = tipLeft + 240 > Math.max(layout.width, available);
+  // Flip to the left of the cell only where there is room there: the body scrolls
+  // sideways, so a tip running past the right edge stays readable, one past the left does not.
+  const tipRoomLeft = tip ? layout.margin.left + tip.col * layout.cellW - 10 : 0;
+  const tipFlip = tipLeft + 240 > Math.max(layout.width, available) && tipRoomLeft >= 200;
 
   return (
     <ChartFrame
@@ -580,7 +583,8 @@ export function Heatmap(props: HeatmapProps) {
                 role="tooltip"
                 style={{
                   position: 'absolute',
-                  top: Math.max(0, layout.margin.top + tip.row * layout.cellH - 4),
+                  // The body clips vertically: keep the tip above the figure's bottom edge.
+                  top: Math.max(0, Math.min(layout.margin.top + tip.row * layout.cellH - 4, layout.height - 72)),
                   left: tipFlip ? undefined : tipLeft,
                   right: tipFlip ? Math.max(0, layout.width - (layout.margin.left + tip.col * layout.cellW) + 10) : undefined,
                   maxWidth: 240,
