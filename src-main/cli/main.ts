@@ -7,6 +7,8 @@ import { registerReftCommands } from './commands/reft-commands.js';
 import { registerHeadsCommands } from './commands/heads-commands.js';
 import { registerRunCommands } from './commands/run-commands.js';
 import { registerExportCommands } from './commands/export-commands.js';
+import { registerPatchCommands } from './commands/patch-commands.js';
+import { registerDasCommands } from './commands/das-commands.js';
 import { registerServeCommands } from './commands/serve-commands.js';
 import { fail } from './output.js';
 
@@ -26,6 +28,8 @@ registerReftCommands(program);
 registerHeadsCommands(program);
 registerRunCommands(program);
 registerExportCommands(program);
+registerPatchCommands(program);
+registerDasCommands(program);
 registerServeCommands(program);
 
 try {
