@@ -1,13 +1,19 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SubspaceError } from '../../engine/errors.js';
 import { openModel } from '../../engine/open-model.js';
 import { loadTask } from '../../engine/tasks/registry.js';
 import { evaluateExamples } from '../../engine/eval/evaluate.js';
-import { LOFIT_SELECT_DEFAULTS, LOFIT_TUNE_DEFAULTS, evaluateLofit, lofitSelect, lofitTune } from '../../engine/methods/lofit.js';
+import { LOFIT_SELECT_DEFAULTS, LOFIT_TUNE_DEFAULTS, evaluateLofit, lofitSelect, lofitTune, type LofitSelectConfig, type LofitSelectResult } from '../../engine/methods/lofit.js';
 import { ITI_DEFAULTS, evaluateIti, trainIti } from '../../engine/methods/iti.js';
 import { loadHeads, saveIti, saveLofit } from '../../engine/methods/heads-artifact.js';
 import { readManifest } from '../../engine/artifacts/native.js';
-import type { KSpec } from '../../engine/methods/heads.js';
+import { rankHeads, resolveK, type HeadRef, type KSpec } from '../../engine/methods/heads.js';
+import { allHeads, randomHeads, taskMetric } from '../../engine/methods/comparisons.js';
+import { BASELINE_METHODS, runBaseline } from '../../engine/methods/baselines/index.js';
+import { ablateHeads } from '../../engine/methods/head-ablation.js';
+import type { LoadedModel } from '../../engine/io/model-folder.js';
+import type { TaskExample } from '../../engine/tasks/schema.js';
 import { num } from '../args.js';
 import { printJson } from '../output.js';
 import { startBackend } from '../backend.js';
@@ -32,6 +38,50 @@ function formatMatrix(m: number[][], selected: [number, number][], digits = 3): 
   return [head, ...rows].map((r) => r.map((c, i) => c.padStart(widths[i])).join(' ')).join('\n');
 }
 
+/** A comma-separated list of whole numbers (layers), or undefined. */
+function intList(name: string, text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const parts = text.split(',').map((x) => x.trim());
+  if (parts.some((x) => !/^\d+$/.test(x))) throw new SubspaceError('BAD_ARGUMENT', `--${name} must be a comma-separated list of whole numbers, e.g. 1,2 (got '${text}')`, name);
+  return parts.map(Number);
+}
+
+/**
+ * Step 2's head list from another source than step 1, as a step-1 result (the score matrix marks
+ * where the heads came from): K random heads (seeded), ITI's top K, every head, or the selection of
+ * a LoFIT or ITI export folder (its top K when --k is given).
+ */
+function headsFromSource(source: string, m: LoadedModel, data: { train: TaskExample[]; dev: TaskExample[] }, k: KSpec, kGiven: boolean, seed: number, cfg: LofitSelectConfig): LofitSelectResult {
+  const spec = m.spec;
+  const mark = (heads: HeadRef[]) => {
+    const s = Array.from({ length: spec.nLayers }, () => new Array<number>(spec.nHeads).fill(0));
+    for (const [l, h] of heads) s[l][h] = 1;
+    return s;
+  };
+  let scores: number[][];
+  let ranked: HeadRef[];
+  let selected: HeadRef[];
+  if (source === 'random') {
+    selected = randomHeads(spec, k, seed);
+    scores = mark(selected);
+    ranked = rankHeads(scores);
+  } else if (source === 'all') {
+    selected = allHeads(spec);
+    scores = mark(selected);
+    ranked = selected;
+  } else if (source === 'iti') {
+    const r = trainIti(m.model, m.tokenizer!, data, { k, seed });
+    ({ accuracy: scores, ranked, selected } = r);
+  } else {
+    if (!existsSync(source)) throw new SubspaceError('BAD_ARGUMENT', `--heads-from '${source}' is neither random, iti, all nor an export folder`, 'heads-from');
+    const h = loadHeads(source, spec);
+    scores = h.scores;
+    ranked = h.ranked;
+    selected = kGiven ? ranked.slice(0, resolveK(k, spec)) : h.selected;
+  }
+  return { loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], steps: 0, scores, ranked, selected, k: selected.length, scales: [], meanAbsScale: 0, parameters: 0, config: cfg };
+}
+
 export function registerHeadsCommands(program: Command): void {
   program
     .command('lofit')
@@ -49,9 +99,11 @@ export function registerHeadsCommands(program: Command): void {
     .option('--loss <ce|dpo>', 'task loss', 'ce')
     .option('--beta <b>', 'DPO β', num('beta', { min: 0 }), LOFIT_SELECT_DEFAULTS.beta)
     .option('--seed <s>', 'seed', num('seed', { int: true, min: 0 }), LOFIT_SELECT_DEFAULTS.seed)
+    .option('--heads-from <source>', 'skip step 1 and tune these heads: random (K seeded by --seed), iti (ITI\'s top K), all, or a LoFIT/ITI export folder')
     .option('--json', 'machine-readable summary')
     .action(async (o: Record<string, any>) => {
       const backend = await startBackend(program);
+      if (o.headsFrom !== undefined && typeof o.headsFrom !== 'string') throw new SubspaceError('BAD_ARGUMENT', '--heads-from needs a source: random, iti, all or an export folder', 'heads-from');
       if (o.loss !== 'ce' && o.loss !== 'dpo') throw new SubspaceError('BAD_ARGUMENT', `--loss must be ce or dpo (got '${o.loss}')`, 'loss');
       const m = await openModel(o.model);
       const task = await loadTask(o.task);
@@ -59,18 +111,26 @@ export function registerHeadsCommands(program: Command): void {
       const data = { train: task.splits.train, dev: task.splits.dev };
       const common = { epochs: o.epochs, batchSize: o.batch, loss: o.loss, beta: o.beta, seed: o.seed, multipleChoice: mc };
       const selectCfg = { ...common, lr: o.lrSelect, l1: o.lambda, k: kSpec(o, LOFIT_SELECT_DEFAULTS.k) };
-      const rec = new RunRecorder('lofit', `lofit ${task.manifest.name} on ${m.name}`, { select: selectCfg, tune: { ...common, lr: o.lrTune } }, m, backend.backend, task.manifest.name);
+      const fullSelectCfg: LofitSelectConfig = { ...LOFIT_SELECT_DEFAULTS, ...selectCfg };
+      // Checked before any work: K against the model, and a source that is a known name or a folder.
+      resolveK(fullSelectCfg.k, m.spec);
+      if (o.headsFrom && !['random', 'iti', 'all'].includes(o.headsFrom) && !existsSync(o.headsFrom)) {
+        throw new SubspaceError('BAD_ARGUMENT', `--heads-from '${o.headsFrom}' is neither random, iti, all nor an export folder`, 'heads-from');
+      }
+      const rec = new RunRecorder('lofit', `lofit ${task.manifest.name} on ${m.name}`, { select: selectCfg, tune: { ...common, lr: o.lrTune }, headsFrom: o.headsFrom ?? 'lofit' }, m, backend.backend, task.manifest.name);
       const summary = await rec.run(() => {
         const base = evaluateExamples(m.model, m.tokenizer!, task.splits.test, { multipleChoice: mc });
-        const select = lofitSelect(m.model, m.tokenizer!, data, selectCfg, { onProgress: rec.listener(o.json ? undefined : progressPrinter('lofit step 1')) });
+        const select = o.headsFrom
+          ? headsFromSource(o.headsFrom, m, data, fullSelectCfg.k, o.k !== undefined || o.kPercent !== undefined, o.seed, fullSelectCfg)
+          : lofitSelect(m.model, m.tokenizer!, data, selectCfg, { onProgress: rec.listener(o.json ? undefined : progressPrinter('lofit step 1')) });
         rec.store.saveHeadScores(rec.runId, 'lofit-scores', { layers: m.spec.nLayers, heads: m.spec.nHeads, values: select.scores.flat() });
         rec.store.saveHeadSelection(rec.runId, 'lofit-top-k', select.selected.map(([layer, head]) => ({ layer, head })));
         const tune = lofitTune(m.model, m.tokenizer!, data, select.selected, { ...common, lr: o.lrTune }, { onProgress: rec.listener(o.json ? undefined : progressPrinter('lofit step 2')) });
         const test = evaluateLofit(m.model, m.tokenizer!, task.splits.test, tune, mc);
-        const metrics = { baseTest: base, test, selectLoss: select.loss.at(-1)?.value, tuneLoss: tune.loss.at(-1)?.value, parameters: tune.parameters, k: select.k, task: task.manifest.name, backend: backend.backend };
+        const metrics = { baseTest: base, test, selectLoss: select.loss.at(-1)?.value, tuneLoss: tune.loss.at(-1)?.value, parameters: tune.parameters, k: tune.heads.length, task: task.manifest.name, backend: backend.backend };
         saveLofit(o.out, m.name, m.spec, select, tune, metrics);
         rec.artifacts(o.out, 'lofit');
-        return { out: o.out, run: rec.runId, model: m.name, selected: select.selected, scores: select.scores, ...metrics };
+        return { out: o.out, run: rec.runId, model: m.name, headsFrom: (o.headsFrom as string | undefined) ?? 'lofit', selected: select.selected, scores: select.scores, ...metrics };
       });
       if (o.json) printJson(summary);
       else {
@@ -137,6 +197,65 @@ export function registerHeadsCommands(program: Command): void {
       else {
         console.log(`${h.method === 'lofit' ? 'LoFIT scores ‖A‖₂' : 'ITI held-out probe accuracy'} (layer × head; * = selected)`);
         console.log(formatMatrix(h.scores, h.selected));
+      }
+    });
+
+  program
+    .command('baseline')
+    .description('the LoFIT paper\'s other baselines on a task: RED, LoRA or RepE, with the parameter count')
+    .requiredOption('--model <ref>', 'folder, built-in name or cached hub name')
+    .requiredOption('--task <name>', 'built-in task')
+    .requiredOption('--method <name>', `one of ${BASELINE_METHODS.join(', ')}`)
+    .option('--layers <list>', 'layers (RED, LoRA: to edit, default all; RepE: to try, default all)')
+    .option('--rank <r>', 'LoRA rank', num('rank', { int: true }))
+    .option('--alpha <a>', 'LoRA α (the update is α/r · B A)', num('alpha'))
+    .option('--lr <x>', 'learning rate (RED, LoRA)', num('lr'))
+    .option('--epochs <n>', 'epochs (RED, LoRA)', num('epochs', { int: true, min: 1 }))
+    .option('--batch <b>', 'batch size (RED, LoRA)', num('batch', { int: true, min: 1 }))
+    .option('--coefficient <c...>', 'RepE coefficients to try on dev (default 1 2 4 8 16)')
+    .option('--seed <s>', 'seed', num('seed', { int: true, min: 0 }), 42)
+    .option('--json', 'machine-readable summary')
+    .action(async (o: Record<string, any>) => {
+      const backend = await startBackend(program);
+      if (!(BASELINE_METHODS as readonly string[]).includes(o.method)) throw new SubspaceError('BAD_ARGUMENT', `unknown baseline '${o.method}' (known: ${BASELINE_METHODS.join(', ')})`, 'method');
+      const coefficients = o.coefficient === undefined ? undefined : (o.coefficient as string[]).map((c) => num('coefficient')(c));
+      const m = await openModel(o.model);
+      const task = await loadTask(o.task);
+      const mc = task.manifest.kind === 'multiple-choice';
+      const layers = intList('layers', o.layers);
+      const train = Object.fromEntries(Object.entries({ lr: o.lr, epochs: o.epochs, batchSize: o.batch, seed: o.seed }).filter(([, v]) => v !== undefined));
+      const configs = { red: { ...train, layers }, lora: { ...train, layers, ...(o.rank !== undefined ? { rank: o.rank } : {}), ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) }, repe: { layers, seed: o.seed, ...(coefficients ? { coefficients } : {}) } };
+      const data = { train: task.splits.train, dev: task.splits.dev, test: task.splits.test };
+      const base = evaluateExamples(m.model, m.tokenizer!, data.test, { multipleChoice: mc });
+      const r = runBaseline(o.method, m.model, m.tokenizer!, data, { multipleChoice: mc, configs }, { onProgress: o.json ? undefined : progressPrinter(o.method) });
+      const summary = { method: r.method, model: m.name, task: task.manifest.name, metric: mc ? 'mc1' : 'accuracy', base: taskMetric(base, mc), score: r.metric, parameters: r.parameters, setting: r.setting, baseTest: base, test: r.test, seconds: r.seconds, backend: backend.backend };
+      if (o.json) printJson(summary);
+      else console.log(`${summary.task} test ${mc ? 'MC1' : 'accuracy'}: base ${pct(summary.base)} → ${r.method.toUpperCase()} ${pct(summary.score)} with ${r.parameters} parameters (${r.setting})`);
+    });
+
+  program
+    .command('ablate')
+    .description('mean-ablate each attention head and rank the heads by the change in the task\'s log-probability difference')
+    .requiredOption('--model <ref>', 'folder, built-in name or cached hub name')
+    .requiredOption('--task <name>', 'built-in task')
+    .option('--split <name>', 'split to measure on', 'dev')
+    .option('--limit <n>', 'examples to use (the first N)', num('limit', { int: true, min: 1 }), 64)
+    .option('--mode <mean|zero>', 'replace each head with its dataset mean or with zeros', 'mean')
+    .option('--top <n>', 'heads to list', num('top', { int: true, min: 1 }), 8)
+    .option('--json', 'machine-readable output')
+    .action(async (o: Record<string, any>) => {
+      await startBackend(program);
+      if (o.mode !== 'mean' && o.mode !== 'zero') throw new SubspaceError('BAD_ARGUMENT', `--mode must be mean or zero (got '${o.mode}')`, 'mode');
+      const m = await openModel(o.model);
+      const task = await loadTask(o.task);
+      const split = (task.splits as Record<string, TaskExample[] | undefined>)[o.split];
+      if (!split) throw new SubspaceError('BAD_ARGUMENT', `--split must be train, dev or test (got '${o.split}')`, 'split');
+      const r = ablateHeads(m.model, m.tokenizer!, split.slice(0, o.limit), { mode: o.mode }, { onProgress: o.json ? undefined : progressPrinter('ablate') });
+      const top = r.ranked.slice(0, Math.min(o.top, r.ranked.length));
+      if (o.json) printJson({ model: m.name, task: task.manifest.name, split: o.split, n: r.n, mode: r.mode, base: r.base, effect: r.effect, ranked: r.ranked, ablated: r.ablated });
+      else {
+        console.log(`effect of ${r.mode}-ablating each head on the mean log-prob difference (base ${r.base.logitDiff.toFixed(3)}, ${r.n} examples; * = top ${top.length} by |effect|)`);
+        console.log(formatMatrix(r.effect, top));
       }
     });
 }
