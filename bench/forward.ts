@@ -1,35 +1,71 @@
-import { loadModelFolder } from '../src-main/engine/io/model-folder.js';
+import type { LoadedModel } from '../src-main/engine/io/model-folder.js';
+import type { ModelSpec } from '../src-main/engine/model/config.js';
 import { seededRandom } from '../src-main/engine/model/generate.js';
-import { ensureRandomGpt2, forwardFlops, type RandomGpt2Shape } from './random-model.js';
 
 export interface ForwardFigures {
-  shape: RandomGpt2Shape;
+  model: string;
   batch: number;
   tokens: number;
   msPerForward: number;
   tokensPerSecond: number;
   gflops: number;
-  loadMs: number;
+  /** Last-position logits (first 8) of each sequence, to check the peer computes the same thing. */
+  check: number[][];
 }
 
-/** Forward throughput of a random GPT-2-shaped model at batch B × T, all logits computed. */
-export async function benchForward(dir: string, shape: RandomGpt2Shape, B: number, T: number, runs: number): Promise<ForwardFigures> {
-  ensureRandomGpt2(dir, shape);
-  const t0 = performance.now();
-  const m = await loadModelFolder(dir, { requireTokenizer: false, name: 'random-gpt2' });
-  const loadMs = performance.now() - t0;
-  const rand = seededRandom(7);
-  const ids = Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(rand() * shape.vocab)));
+/** Multiply-add FLOPs (×2) of one forward over B×T tokens, logits at every position. */
+export function forwardFlops(s: ModelSpec, B: number, T: number): number {
+  const d = s.dModel;
+  const q = s.nHeads * s.dHead;
+  const kv = s.nKvHeads * s.dHead;
+  const mlp = (s.mlp === 'gated' ? 3 : 2) * d * s.dMlp;
+  const perToken = s.nLayers * 2 * (d * q + 2 * d * kv + q * d + mlp) + 2 * d * s.vocabSize;
+  const attention = s.nLayers * B * 2 * 2 * T * T * q;
+  return B * T * perToken + attention;
+}
+
+/** Random token ids [B, T] from the model's vocabulary (seeded: the peer gets the same ones). */
+export function randomIds(vocab: number, B: number, T: number, seed = 7): number[][] {
+  const rand = seededRandom(seed);
+  return Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(rand() * vocab)));
+}
+
+/** Forward throughput at batch B × T, every position's logits computed and read back. */
+export function benchForward(m: LoadedModel, ids: number[][], runs: number): ForwardFigures {
+  const B = ids.length;
+  const T = ids[0].length;
+  let check: number[][] = [];
   const once = () => {
     const r = m.model.forward({ inputIds: ids }, { logits: 'all' });
-    r.logits!.dataSync();
+    const data = r.logits!.dataSync();
     r.logits!.dispose();
+    return data;
   };
-  once(); // warm-up: kernels compiled, weights materialised
-  const start = performance.now();
-  for (let i = 0; i < runs; i++) once();
-  const ms = (performance.now() - start) / runs;
-  m.model.dispose();
-  const flops = forwardFlops(shape, B, T);
-  return { shape, batch: B, tokens: T, msPerForward: ms, tokensPerSecond: (B * T) / (ms / 1000), gflops: flops / (ms / 1000) / 1e9, loadMs };
+  const first = once(); // warm-up: kernels set up, weights packed
+  const V = m.spec.vocabSize;
+  check = ids.map((_, b) => Array.from(first.subarray((b * T + T - 1) * V, (b * T + T - 1) * V + 8)));
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    once();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const ms = times[times.length >> 1];
+  return {
+    model: m.name,
+    batch: B,
+    tokens: T,
+    msPerForward: ms,
+    tokensPerSecond: (B * T) / (ms / 1000),
+    gflops: forwardFlops(m.spec, B, T) / (ms / 1000) / 1e9,
+    check,
+  };
+}
+
+/** Largest |ours − peer| over the check values. */
+export function checkDiff(ours: number[][], peer: number[][]): number {
+  let d = 0;
+  ours.forEach((row, b) => row.forEach((v, j) => (d = Math.max(d, Math.abs(v - (peer[b]?.[j] ?? NaN))))));
+  return d;
 }

@@ -73,15 +73,6 @@ export function ensureRandomGpt2(dir: string, s: RandomGpt2Shape, seed = 1234): 
   return dir;
 }
 
-/** Multiply-add FLOPs of one forward over B×T tokens, logits at every position. */
-export function forwardFlops(s: RandomGpt2Shape, B: number, T: number): number {
-  const d = s.width;
-  const tokens = B * T;
-  const perTokenMatmul = s.layers * (2 * (4 * d * d) + 2 * (2 * d * 4 * d)) + 2 * d * s.vocab;
-  const attention = s.layers * B * (2 * 2 * T * T * d);
-  return tokens * perTokenMatmul + attention;
-}
-
 /** A word-level tokenizer over "t0" … "t{V-1}", so benchmarks can feed text to random models. */
 export function syntheticTokenizer(vocab: number): string {
   const v: Record<string, number> = {};

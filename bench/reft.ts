@@ -1,21 +1,57 @@
-import { loadModelFolder, type LoadedModel } from '../src-main/engine/io/model-folder.js';
+import type { LoadedModel } from '../src-main/engine/io/model-folder.js';
 import { seededRandom } from '../src-main/engine/model/generate.js';
-import { trainReft, type ReftConfig } from '../src-main/engine/methods/reft.js';
+import { trainReft, REFT_DEFAULTS, type ReftConfig } from '../src-main/engine/methods/reft.js';
+import { interventionPositions, parsePositions } from '../src-main/engine/interventions/positions.js';
+import { encodeExamples, epochBatches, supervisedBatch } from '../src-main/engine/train/supervised.js';
 import type { TaskExample } from '../src-main/engine/tasks/schema.js';
 
-export interface ReftBenchFigures {
+/** One training batch as both sides see it: right-padded ids, the edited position, the targets. */
+export interface PeerBatch {
+  ids: number[][];
+  mask: number[][];
+  positions: number[];
+  targetPositions: number[][];
+  targets: number[][];
+}
+
+export interface ReftOptions {
+  examples: number;
+  /** Prompt length in tokens (the completion is one token). */
+  tokens: number;
+  epochs: number;
+  batch: number;
+  layer: number;
+  rank: number;
+  /** Cache modes to time; 'none' recomputes the frozen prefix every step. */
+  modes: ReadonlyArray<ReftConfig['cache']>;
+}
+
+export interface ReftModeFigures {
+  epochMs: number[];
+  /** The first epoch (it fills the cache, if any). */
+  firstEpochMs: number;
+  /** Mean of the later epochs. */
+  steadyEpochMs: number;
+  steadyStepMs: number;
+  cacheMode: string;
+}
+
+export interface ReftFigures {
   model: string;
   layer: number;
   layers: number;
+  rank: number;
   examples: number;
   tokens: number;
-  /** Milliseconds per epoch (the first epoch of the cached modes includes filling the cache). */
-  epochMs: Record<'none' | 'layers' | 'window', number[]>;
-  /** Steady-state speed-up per epoch against recomputing everything. */
-  speedup: { layers: number; window: number };
+  batch: number;
+  stepsPerEpoch: number;
+  modes: Record<string, ReftModeFigures>;
+  /** Epoch 0's batches, in training order, for the peer. */
+  peerBatches: PeerBatch[];
 }
 
-function synthetic(n: number, len: number, vocab: number, seed: number): TaskExample[] {
+/** Prompts of random synthetic-tokenizer words; the completion repeats the first word. */
+export function syntheticExamples(n: number, len: number, vocab: number, seed: number): TaskExample[] {
   const rand = seededRandom(seed);
   return Array.from({ length: n }, (_, i) => {
     const toks = Array.from({ length: len }, () => 1 + Math.floor(rand() * (vocab - 1)));
@@ -23,27 +59,36 @@ function synthetic(n: number, len: number, vocab: number, seed: number): TaskExa
   });
 }
 
-/** LoReFT rank 4 at half the depth, positions l1: epoch time by cache mode, measured in one run. */
-export async function benchReft(folder: string, opts: { examples: number; tokens: number; epochs: number; batch: number }): Promise<ReftBenchFigures> {
-  const m: LoadedModel = await loadModelFolder(folder, { name: folder.split('/').pop() });
-  const layer = Math.floor(m.spec.nLayers / 2);
-  const train = synthetic(opts.examples, opts.tokens, Math.min(m.spec.vocabSize, m.tokenizer!.vocabSize), 11);
-  const cfg: Partial<ReftConfig> & { layers: number[] } = { type: 'loreft', layers: [layer], rank: 4, positions: 'l1', epochs: opts.epochs, batchSize: opts.batch, lr: 1e-3 };
-  const epochMs = { none: [] as number[], layers: [] as number[], window: [] as number[] };
-  for (const cache of ['none', 'layers', 'window'] as const) {
-    const r = trainReft(m.model, m.tokenizer!, { train, dev: [] }, { ...cfg, cache });
-    epochMs[cache] = r.epochMs;
+/** LoReFT at one layer's block output, positions l1: epoch times per cache mode. */
+export function benchReft(m: LoadedModel, opts: ReftOptions): ReftFigures {
+  const tok = m.tokenizer!;
+  const train = syntheticExamples(opts.examples, opts.tokens, Math.min(m.spec.vocabSize, tok.vocabSize), 11);
+  const cfg: Partial<ReftConfig> & { layers: number[] } = { type: 'loreft', layers: [opts.layer], rank: opts.rank, positions: 'l1', epochs: opts.epochs, batchSize: opts.batch, lr: 1e-3 };
+  const modes: Record<string, ReftModeFigures> = {};
+  for (const cache of opts.modes) {
+    const r = trainReft(m.model, tok, { train, dev: [] }, { ...cfg, cache });
     for (const p of r.interventions) p.intervention.dispose();
+    const later = r.epochMs.slice(1);
+    const steady = later.length ? later.reduce((a, b) => a + b, 0) / later.length : r.epochMs[0];
+    modes[cache] = { epochMs: r.epochMs, firstEpochMs: r.epochMs[0], steadyEpochMs: steady, steadyStepMs: steady / Math.ceil(opts.examples / opts.batch), cacheMode: r.cacheMode };
   }
-  m.model.dispose();
-  const steady = (xs: number[]) => (xs.length > 1 ? xs.slice(1).reduce((a, b) => a + b, 0) / (xs.length - 1) : xs[0]);
+  const encoded = encodeExamples(tok, train);
+  const pad = m.spec.padTokenId ?? m.spec.eosTokenIds[0] ?? 0;
+  const peerBatches = epochBatches(encoded.length, opts.batch, REFT_DEFAULTS.seed, 0).map((idx) => {
+    const b = supervisedBatch(idx.map((i) => encoded[i]), pad);
+    const groups = interventionPositions(parsePositions('l1'), b.promptLengths, { shareWeights: true });
+    return { ids: b.ids, mask: b.mask, positions: groups[0].map((row) => row[0]), targetPositions: b.targetPositions, targets: b.targets };
+  });
   return {
     model: m.name,
-    layer,
+    layer: opts.layer,
     layers: m.spec.nLayers,
+    rank: opts.rank,
     examples: opts.examples,
     tokens: opts.tokens,
-    epochMs,
-    speedup: { layers: steady(epochMs.none) / steady(epochMs.layers), window: steady(epochMs.none) / steady(epochMs.window) },
+    batch: opts.batch,
+    stepsPerEpoch: Math.ceil(opts.examples / opts.batch),
+    modes,
+    peerBatches,
   };
 }

@@ -1,71 +1,409 @@
 /**
- * `npm run bench`: one run, figures printed and written to bench/results.json.
- * `--smoke` runs every workload at toy sizes so CI keeps the bench from rotting.
+ * `npm run bench`: one run, every figure beside its reference measured in the
+ * same run (the backend's own matmul ceiling, and the PyTorch peer in
+ * bench/peer_torch.py), printed and written to bench/results.json and to the
+ * generated part of BENCHMARKS.md.
+ *
+ *   npm run bench                  full sizes (GPT-2-small-shaped model; tens of minutes on 2 cores)
+ *   npm run bench:smoke            toy sizes, for CI; writes bench/results.smoke.json only
+ *   npm run bench -- --no-peer     skip PyTorch
+ *   npm run bench -- --only reft,lofit
+ *
+ * Ours and the peer take turns workload by workload, so both see the same
+ * machine load. Ratios are speed ratios: peer time ÷ our time (above 1: we are faster).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '../src-main/engine/tf.js';
 import { initBackend } from '../src-main/engine/backend/index.js';
+import { loadModelFolder, type LoadedModel } from '../src-main/engine/io/model-folder.js';
+import { openModel } from '../src-main/engine/open-model.js';
+import { loadTask } from '../src-main/engine/tasks/registry.js';
 import { benchMatmul } from './matmul.js';
-import { benchForward } from './forward.js';
+import { benchForward, checkDiff, forwardFlops, randomIds } from './forward.js';
 import { GPT2_SMALL, ensureRandomGpt2, type RandomGpt2Shape } from './random-model.js';
 import { benchReft } from './reft.js';
+import { benchLofit } from './lofit.js';
+import { benchGrowth } from './growth.js';
 import { benchStore } from './store.js';
+import { withMemory, type MemoryFigures } from './memory.js';
+import { Peer } from './peer.js';
+import { seededRandom } from '../src-main/engine/random.js';
+import { preparePairs } from '../src-main/engine/patching/index.js';
+import { startParallelSweep } from '../src-main/engine/parallel/sweep.js';
+import type { TaskExample } from '../src-main/engine/tasks/schema.js';
+import { writeBenchmarksMd } from './report.js';
 
-const smoke = process.argv.includes('--smoke');
+const argv = process.argv.slice(2);
+const smoke = argv.includes('--smoke');
+const usePeer = !argv.includes('--no-peer');
+const onlyArg = argv.find((a) => a.startsWith('--only'));
+const only = onlyArg ? new Set((onlyArg.includes('=') ? onlyArg.split('=')[1] : argv[argv.indexOf(onlyArg) + 1] ?? '').split(',')) : null;
 const HERE = import.meta.dirname;
+const ROOT = join(HERE, '..');
 const WORK = join(HERE, 'work');
 
+const wanted = (name: string) => !only || only.has(name);
+const f0 = (x: number) => x.toFixed(0);
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => x.toFixed(2);
+const mib = (b: number) => `${f0(b / 2 ** 20)} MiB`;
+const ratioText = (r: number | undefined) => (r === undefined || !Number.isFinite(r) ? '—' : `${f2(r)}×`);
+
+interface MemoryRow {
+  ours: MemoryFigures;
+  peer?: { peakRssBytes: number };
+}
+
+/** Everything written to results.json. */
+export interface BenchResults {
+  date: string;
+  smoke: boolean;
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; os: string };
+  backend: { name: string; device: string };
+  peer: { python: string; torch: string; threads: number; blas: string } | { absent: string };
+  ceiling?: Record<string, unknown>;
+  forward?: Array<Record<string, unknown>>;
+  reft?: Record<string, unknown>;
+  lofit?: Record<string, unknown>;
+  patching?: Record<string, unknown>;
+  das?: Record<string, unknown>;
+  growth?: Array<Record<string, unknown>>;
+  store?: Record<string, unknown>;
+  memory: Record<string, MemoryRow>;
+  /** Speed ratios per workload: peer time ÷ our time (above 1: we are faster). */
+  ratios: Record<string, number>;
+  targets: Array<{ name: string; target: string; value: string; met: boolean }>;
+  notes: string[];
+}
+
+/** What run.ts reads from bench/patching.ts and bench/das.ts (structural, so a missing file is no compile error). */
+interface PatchingFigures {
+  model: string;
+  batch: number;
+  tokens: number;
+  patches: number;
+  naive: { ms: number };
+  batched: { ms: number; forwards: number };
+  attribution: { ms: number };
+  check: { maxAbsDiff: number; spearmanAttribution: number };
+}
+
+interface DasFigures {
+  shape: { layers: number; vocab: number };
+  dim: number;
+  layer: number;
+  pairs: number;
+  tokens: number;
+  batch: number;
+  stepMs: Record<'none' | 'layers' | 'window', number>;
+}
+
+/** Prompt pairs over the synthetic tokenizer's words; each source changes three of them. */
+function patchPairs(n: number, tokens: number, vocab: number): TaskExample[] {
+  const rand = seededRandom(5);
+  const word = () => `t${1 + Math.floor(rand() * (vocab - 1))}`;
+  return Array.from({ length: n }, (_, i) => {
+    const base = Array.from({ length: tokens }, word);
+    const source = base.map((w, j) => (j === 2 || j === tokens - 5 || j === tokens - 2 ? word() : w));
+    return { id: `pair-${i}`, prompt: base.join(' '), completion: ` ${word()}`, wrong: [` ${word()}`], source: { prompt: source.join(' '), completion: ` ${word()}` } };
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function optionalModule<T>(name: string): Promise<T | undefined> {
+  if (!existsSync(join(HERE, `${name}.ts`))) return undefined;
+  const specifier = `./${name}.js`;
+  return (await import(specifier)) as T;
+}
+
 async function main(): Promise<void> {
+  const t00 = performance.now();
   const report = await initBackend();
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${platform()} ${release()} ${arch()}`,
+  };
   console.log(`Subspace bench${smoke ? ' (smoke)' : ''}: backend ${report.backend} on ${report.device}; ${machine.cores} cores, ${machine.cpu}`);
+  const started = usePeer ? await Peer.start(machine.cores) : { why: '--no-peer' };
+  const peer = started.peer;
+  if (peer) console.log(`peer: PyTorch ${peer.info.torch}, ${peer.info.threads} threads, ${peer.info.python}; BLAS ${peer.info.blas}`);
+  else console.log(`peer: not run (${started.why}); figures are printed without PyTorch ratios`);
 
-  const mmShape: [number, number, number] = smoke ? [128, 256, 256] : [512, 768, 768];
-  const mm = await benchMatmul({ shape: mmShape, minMs: smoke ? 100 : 1500 });
-  console.log(`ceiling: matmul ${mmShape.join('×')}: ${mm.gflops.toFixed(2)} GFLOP/s (a×bᵀ: ${mm.transposed.gflopsAfter.toFixed(2)})`);
-
-  const shape: RandomGpt2Shape = smoke ? { layers: 2, heads: 4, width: 128, vocab: 512, positions: 128 } : GPT2_SMALL;
-  const [B, T] = smoke ? [2, 16] : [8, 64];
-  const dir = join(WORK, smoke ? 'gpt2-toy-random' : 'gpt2-small-random');
-  const tensorsBefore = tf.memory().numTensors;
-  const fw = await benchForward(dir, shape, B, T, smoke ? 2 : 3);
-  const fraction = fw.gflops / mm.gflops;
-  console.log(
-    `forward: GPT-2-shaped ${shape.layers}×${shape.heads}×${shape.width} (vocab ${shape.vocab}), batch ${B}×${T}: ` +
-      `${fw.msPerForward.toFixed(0)} ms, ${fw.tokensPerSecond.toFixed(0)} tokens/s, ${fw.gflops.toFixed(2)} GFLOP/s = ${(100 * fraction).toFixed(0)}% of the matmul ceiling (target ≥ 50%)`,
-  );
-  ensureRandomGpt2(dir, shape);
-  const reft = await benchReft(dir, smoke ? { examples: 8, tokens: 8, epochs: 2, batch: 4 } : { examples: 32, tokens: 32, epochs: 3, batch: 8 });
-  const e = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
-  console.log(
-    `reft: LoReFT rank 4 at layer ${reft.layer} of ${reft.layers}, ${reft.examples} examples × ${reft.tokens} tokens, positions l1: ` +
-      `epoch ms recompute [${e(reft.epochMs.none)}], layer cache [${e(reft.epochMs.layers)}], window cache [${e(reft.epochMs.window)}]; ` +
-      `steady speed-up ${reft.speedup.layers.toFixed(2)}× (layers), ${reft.speedup.window.toFixed(2)}× (window) (target ≥ 2×)`,
-  );
-  const store = benchStore(undefined, smoke ? { runs: 50, runsWithMetrics: 10, steps: 100 } : {});
-  console.log(
-    `store: ${store.runs} runs, ${store.metricPoints} metric points: list runs ${store.listRuns.medianMs.toFixed(2)} ms, ` +
-      `one run's curves ${store.getMetrics.medianMs.toFixed(2)} ms (median; target < 50 ms each)`,
-  );
-  const results = {
+  const results: BenchResults = {
     date: new Date().toISOString(),
     smoke,
     machine,
     backend: { name: report.backend, device: report.device },
-    ceiling: { shape: mmShape, gflops: mm.gflops, transposedGflops: mm.transposed.gflopsAfter, transposedGflopsStock: mm.transposed.gflopsBefore },
-    forward: { ...fw, fractionOfCeiling: fraction },
-    reft,
-    store,
-    tensors: { before: tensorsBefore, after: tf.memory().numTensors },
+    peer: peer ? peer.info : { absent: started.why ?? 'unknown' },
+    memory: {},
+    ratios: {},
+    targets: [],
+    notes: [],
   };
+  const ratio = (name: string, peerMs: number | undefined, oursMs: number): number | undefined => {
+    if (peerMs === undefined || !(oursMs > 0)) return undefined;
+    const r = peerMs / oursMs;
+    results.ratios[name] = r;
+    return r;
+  };
+  const target = (name: string, t: string, value: string, met: boolean) => results.targets.push({ name, target: t, value, met });
+  const skipped = (name: string) => {
+    results.notes.push(`${name}: bench/${name}.ts is not there; not measured`);
+    console.log(`${name}: bench/${name}.ts not found; skipped`);
+  };
+
+  // ---- ceiling -------------------------------------------------------------
+  let ceiling = NaN;
+  if (wanted('ceiling') || wanted('forward')) {
+    const shape: [number, number, number] = smoke ? [128, 256, 256] : [512, 768, 768];
+    const mm = await benchMatmul({ shape, minMs: smoke ? 100 : 1500 });
+    ceiling = mm.gflops;
+    const p = peer ? await peer.ask<{ gflops: number; msPerRun: number }>('matmul', { shape, minMs: smoke ? 100 : 1500 }) : undefined;
+    const r = ratio('ceiling.matmul', p?.msPerRun, mm.msPerRun);
+    results.ceiling = { shape, ours: { gflops: mm.gflops, msPerRun: mm.msPerRun, transposedGflops: mm.transposed.gflopsAfter, transposedGflopsStock: mm.transposed.gflopsBefore }, peer: p && { gflops: p.gflops, msPerRun: p.msPerRun }, ratio: r };
+    console.log(`ceiling: matmul ${shape.join('×')}: ours ${f1(mm.gflops)} GFLOP/s (a×bᵀ ${f1(mm.transposed.gflopsAfter)}), PyTorch ${p ? f1(p.gflops) : '—'} GFLOP/s, ratio ${ratioText(r)}`);
+  }
+
+  // ---- forward -------------------------------------------------------------
+  const gpt2Shape: RandomGpt2Shape = smoke ? { layers: 2, heads: 4, width: 128, vocab: 512, positions: 128 } : GPT2_SMALL;
+  const gpt2Dir = join(WORK, smoke ? 'gpt2-toy-random' : 'gpt2-small-random');
+  ensureRandomGpt2(gpt2Dir, gpt2Shape);
+  let gpt2: LoadedModel | undefined;
+  const gpt2Model = async () => (gpt2 ??= await loadModelFolder(gpt2Dir, { name: smoke ? 'gpt2-toy-random' : 'gpt2-small-random' }));
+  if (wanted('forward')) {
+    results.forward = [];
+    const [B, T] = smoke ? [2, 16] : [8, 64];
+    for (const name of ['gpt2-small', 'demo-gpt2', 'demo-llama']) {
+      const m = name === 'gpt2-small' ? await gpt2Model() : await openModel(name);
+      const ids = randomIds(m.spec.vocabSize, B, Math.min(T, m.spec.maxPositions));
+      const runs = smoke ? 2 : name === 'gpt2-small' ? 3 : 10;
+      const { result: fw, memory } = await withMemory(() => benchForward(m, ids, runs));
+      const p = peer ? await peer.ask<{ msPerForward: number; check: number[][] }>('forward', { model: m.folder, ids, runs }) : undefined;
+      const key = `forward.${m.name}`;
+      const r = ratio(key, p?.msPerForward, fw.msPerForward);
+      const fraction = fw.gflops / ceiling;
+      const diff = p ? checkDiff(fw.check, p.check) : undefined;
+      results.memory[key] = { ours: memory, peer: p && { peakRssBytes: p.peakRssBytes } };
+      results.forward.push({ ...fw, check: undefined, flops: forwardFlops(m.spec, ids.length, ids[0].length), fractionOfCeiling: fraction, peer: p && { msPerForward: p.msPerForward, tokensPerSecond: (ids.length * ids[0].length) / (p.msPerForward / 1000) }, ratio: r, checkMaxAbsDiff: diff });
+      console.log(
+        `forward ${m.name} ${ids.length}×${ids[0].length}: ours ${f0(fw.msPerForward)} ms (${f0(fw.tokensPerSecond)} tokens/s, ${f1(fw.gflops)} GFLOP/s = ${f0(100 * fraction)}% of the ceiling), ` +
+          `PyTorch ${p ? f0(p.msPerForward) : '—'} ms, ratio ${ratioText(r)}${diff !== undefined ? `, logits agree to ${diff.toExponential(1)}` : ''}`,
+      );
+      // (The smoke run's toy model is too small to say anything about efficiency.)
+      if (name === 'gpt2-small' && !smoke) target('forward at ≥ 50% of the matmul ceiling', '≥ 50%', `${f0(100 * fraction)}%`, fraction >= 0.5);
+      if (name !== 'gpt2-small') m.model.dispose();
+    }
+  }
+
+  // ---- ReFT ----------------------------------------------------------------
+  if (wanted('reft')) {
+    const m = await gpt2Model();
+    const opts = smoke
+      ? { examples: 8, tokens: 8, epochs: 2, batch: 4, layer: 1, rank: 4, modes: ['none', 'window'] as const }
+      : { examples: 16, tokens: 32, epochs: 2, batch: 8, layer: 6, rank: 4, modes: ['none', 'layers', 'window'] as const };
+    const { result: rf, memory } = await withMemory(() => benchReft(m, opts));
+    const p = peer ? await peer.ask<{ stepMs: number[] }>('reft', { model: m.folder, layer: rf.layer, rank: rf.rank, lr: 1e-3, batches: rf.peerBatches, steps: rf.peerBatches.length + 1 }) : undefined;
+    const peerEpoch = p ? p.stepMs.slice(1).reduce((a, b) => a + b, 0) : undefined;
+    results.memory.reft = { ours: memory, peer: p && { peakRssBytes: p.peakRssBytes } };
+    const rNone = ratio('reft.epoch.noCache', peerEpoch, rf.modes.none.steadyEpochMs);
+    const w = rf.modes.window;
+    const rWin = w && ratio('reft.epoch.cachedPrefix', peerEpoch, w.steadyEpochMs);
+    const rFirst = w && ratio('reft.firstEpoch.cachedPrefix', peerEpoch, w.firstEpochMs);
+    const lay = rf.modes.layers;
+    const rLay = lay && ratio('reft.epoch.layerCache', peerEpoch, lay.steadyEpochMs);
+    results.reft = { ...rf, peerBatches: undefined, peer: p && { stepMs: p.stepMs, epochMs: peerEpoch }, ratios: { noCache: rNone, cachedPrefix: rWin, cachedPrefixFirstEpoch: rFirst, layerCache: rLay } };
+    const s = rf.stepsPerEpoch;
+    console.log(
+      `reft: LoReFT rank ${rf.rank}, layer ${rf.layer} of ${rf.layers}, ${rf.examples} examples × ${rf.tokens} tokens, batch ${rf.batch} (${s} steps/epoch): ` +
+        `epoch ms ours no cache ${f0(rf.modes.none.steadyEpochMs)}${lay ? `, layer cache ${f0(lay.steadyEpochMs)}` : ''}${w ? `, cached prefix ${f0(w.steadyEpochMs)} (first epoch ${f0(w.firstEpochMs)})` : ''}; ` +
+        `PyTorch ${peerEpoch !== undefined ? f0(peerEpoch) : '—'}; ratios ${ratioText(rNone)} no cache, ${ratioText(rWin)} cached prefix, ${ratioText(rFirst)} first epoch`,
+    );
+    if (rWin !== undefined) target('ReFT epoch ≥ PyTorch (cached prefix)', '≥ 1×', ratioText(rWin), rWin >= 1);
+  }
+
+  // ---- LoFIT ---------------------------------------------------------------
+  if (wanted('lofit')) {
+    const m = await openModel('demo-gpt2');
+    const task = await loadTask('fact-edit');
+    const train = task.splits.train.slice(0, smoke ? 8 : 64);
+    const { result: lf, memory } = await withMemory(() => benchLofit(m, 'fact-edit', train, { epochs: 2, batch: 8 }));
+    let p1: { epochMs: number; peakRssBytes: number } | undefined;
+    let p2: { epochMs: number; peakRssBytes: number } | undefined;
+    if (peer) {
+      p1 = await peer.ask<{ epochMs: number }>('lofit', { model: m.folder, step: 1, lr: lf.select.lr, l1: lf.select.l1, batches: lf.peerBatches });
+      p2 = await peer.ask<{ epochMs: number }>('lofit', { model: m.folder, step: 2, lr: lf.tune.lr, heads: lf.tune.heads, batches: lf.peerBatches });
+      results.memory.lofit = { ours: memory, peer: { peakRssBytes: Math.max(p1.peakRssBytes, p2.peakRssBytes) } };
+    } else results.memory.lofit = { ours: memory };
+    const r1 = ratio('lofit.step1.epoch', p1?.epochMs, lf.select.steadyEpochMs);
+    const r2 = ratio('lofit.step2.epoch', p2?.epochMs, lf.tune.steadyEpochMs);
+    results.lofit = { ...lf, peerBatches: undefined, peer: p1 && { step1EpochMs: p1.epochMs, step2EpochMs: p2?.epochMs }, ratios: { step1: r1, step2: r2 } };
+    console.log(
+      `lofit: ${lf.model} on ${lf.task}, ${lf.examples} examples, batch ${lf.batch}: step 1 epoch ours ${f0(lf.select.steadyEpochMs)} ms, PyTorch ${p1 ? f0(p1.epochMs) : '—'} ms (${ratioText(r1)}); ` +
+        `step 2 (heads ${lf.tune.heads.map(([l, h]) => `${l}.${h}`).join(' ')}) ours ${f0(lf.tune.steadyEpochMs)} ms, PyTorch ${p2 ? f0(p2.epochMs) : '—'} ms (${ratioText(r2)})`,
+    );
+    if (r1 !== undefined) target('LoFIT step 1 epoch ≥ PyTorch', '≥ 1×', ratioText(r1), r1 >= 1);
+    if (r2 !== undefined) target('LoFIT step 2 epoch ≥ PyTorch', '≥ 1×', ratioText(r2), r2 >= 1);
+    m.model.dispose();
+  }
+
+  // ---- patching and DAS (bench/patching.ts, bench/das.ts) -------------------
+  if (wanted('patching')) {
+    const mod = await optionalModule<{ benchPatching: (o: { smoke?: boolean }) => Promise<PatchingFigures> }>('patching');
+    if (!mod) skipped('patching');
+    else {
+      const { result: pf, memory } = await withMemory(() => mod.benchPatching({ smoke }));
+      const m = await gpt2Model();
+      let p: { sweepMs: number; msPerPatch: number; measuredPatches: number; peakRssBytes: number } | undefined;
+      if (peer) {
+        const H = m.spec.nHeads;
+        const ids = randomIds(m.spec.vocabSize, pf.batch, pf.tokens, 5);
+        const T = pf.tokens;
+        const corrupt = ids.map((row, b) => row.map((t, j) => (j === 2 || j === T - 5 || j === T - 2 ? (t + 1 + b) % m.spec.vocabSize : t)));
+        const answers = randomIds(m.spec.vocabSize, pf.batch, 2, 6);
+        p = await peer.ask('patch_heads', {
+          model: m.folder,
+          clean: ids,
+          corrupt,
+          last: ids.map(() => T - 1),
+          correct: answers.map((a) => a[0]),
+          wrong: answers.map((a) => a[1]),
+          heads: smoke ? undefined : [0, Math.floor(H / 2)],
+        });
+      }
+      // The same sweep split by layer across worker processes (one thread each).
+      const workers = machine.cores;
+      const prepared = preparePairs(m.tokenizer!, patchPairs(pf.batch, pf.tokens, m.spec.vocabSize));
+      const t0 = performance.now();
+      const par = await startParallelSweep(m.folder, prepared, { workers });
+      const startMs = performance.now() - t0;
+      let shardedMs: number;
+      try {
+        await par.sweep({ kind: 'heads', method: 'exact' }, [m.spec.nLayers - 1]); // warm-up, as in-process
+        shardedMs = (await par.sweep({ kind: 'heads', method: 'exact' }, Array.from({ length: m.spec.nLayers }, (_, l) => l))).stats.ms;
+      } finally {
+        await par.close();
+      }
+      const rSharded = ratio('patching.sweep.batchedSharded', p?.sweepMs, shardedMs);
+      const rNaive = ratio('patching.sweep.onePerPatch', p?.sweepMs, pf.naive.ms);
+      const rBatched = ratio('patching.sweep.batched', p?.sweepMs, pf.batched.ms);
+      const rAttr = ratio('patching.attribution', p?.sweepMs, pf.attribution.ms);
+      results.memory.patching = { ours: memory, peer: p && { peakRssBytes: p.peakRssBytes } };
+      const what = `per-head sweep, ${pf.model}, ${pf.batch}×${pf.tokens}, ${pf.patches} patches`;
+      const peerText = p ? `${f0(p.sweepMs)} ms (one forward per patch${p.measuredPatches < pf.patches ? `, ${p.measuredPatches} timed and scaled` : ''})` : undefined;
+      results.patching = {
+        ...pf,
+        peer: p && { sweepMs: p.sweepMs, msPerPatch: p.msPerPatch, measuredPatches: p.measuredPatches },
+        rows: [
+          { workload: `Patching ${what}: one forward per patch`, ours: `${f0(pf.naive.ms)} ms`, peer: peerText, ratio: rNaive },
+          { workload: `Patching ${what}: batched, shared prefix, answer-only unembedding`, ours: `${f0(pf.batched.ms)} ms (${pf.batched.forwards} forwards)`, peer: peerText, ratio: rBatched },
+          { workload: `Patching ${what}: batched, split by layer over ${workers} worker processes`, ours: `${f0(shardedMs)} ms (+ ${f0(startMs)} ms to start the workers once)`, peer: peerText, ratio: rSharded },
+          { workload: `Patching ${what}: attribution`, ours: `${f0(pf.attribution.ms)} ms`, peer: peerText, ratio: rAttr },
+        ],
+        sharded: { workers, ms: shardedMs, startMs },
+      };
+      console.log(
+        `patching: ${what}: ours one forward per patch ${f0(pf.naive.ms)} ms, batched ${f0(pf.batched.ms)} ms, batched on ${workers} workers ${f0(shardedMs)} ms (start ${f0(startMs)} ms), attribution ${f0(pf.attribution.ms)} ms; ` +
+          `PyTorch ${p ? f0(p.sweepMs) : '—'} ms; ratios ${ratioText(rNaive)}, ${ratioText(rBatched)}, ${ratioText(rSharded)}, ${ratioText(rAttr)}; batched − naive ≤ ${pf.check.maxAbsDiff.toExponential(1)}, attribution ρ ${f2(pf.check.spearmanAttribution)}`,
+      );
+      if (rBatched !== undefined) target('per-head sweep (batched, one process) ≥ PyTorch', '≥ 1×', ratioText(rBatched), rBatched >= 1);
+      if (rSharded !== undefined) target(`per-head sweep (batched, ${workers} worker processes) ≥ PyTorch`, '≥ 1×', ratioText(rSharded), rSharded >= 1);
+    }
+  }
+
+  if (wanted('das')) {
+    const mod = await optionalModule<{ benchDas: (o: { smoke?: boolean }) => Promise<DasFigures> }>('das');
+    if (!mod) skipped('das');
+    else {
+      const { result: df, memory } = await withMemory(() => mod.benchDas({ smoke }));
+      let p: { stepMs: number[]; peakRssBytes: number } | undefined;
+      if (peer) {
+        const dir = join(WORK, smoke ? 'gpt2-das-toy-random' : 'gpt2-small-random');
+        const vocab = df.shape.vocab;
+        const T = df.tokens;
+        const batches = Array.from({ length: Math.ceil(df.pairs / df.batch) }, (_, i) => {
+          const base = randomIds(vocab, df.batch, T, 20 + i);
+          const source = randomIds(vocab, df.batch, T, 40 + i);
+          const ones = base.map((r) => r.map(() => 1));
+          return { base, source, baseMask: ones, sourceMask: ones, basePositions: base.map(() => T - 1), sourcePositions: base.map(() => T - 1), targetPositions: base.map(() => [T - 1]), targets: base.map((_, b) => [(b + i) % 2]) };
+        });
+        p = await peer.ask('das', { model: dir, layer: df.layer, rank: df.dim, lr: 1e-3, batches, steps: batches.length + 1 });
+      }
+      const peerStep = p ? median(p.stepMs.slice(1)) : undefined;
+      const modes = ['none', 'layers', 'window'] as const;
+      const r = Object.fromEntries(modes.map((k) => [k, ratio(`das.step.${k === 'none' ? 'noCache' : k === 'layers' ? 'layerCache' : 'cachedPrefix'}`, peerStep, df.stepMs[k])]));
+      results.memory.das = { ours: memory, peer: p && { peakRssBytes: p.peakRssBytes } };
+      const what = `DAS step (lowrank k=${df.dim}, layer ${df.layer}/${df.shape.layers}, ${df.pairs} pairs × ${df.tokens} tokens, batch ${df.batch})`;
+      const label = { none: 'no cache', layers: 'layer cache', window: 'cached prefix' };
+      results.das = {
+        ...df,
+        peer: p && { stepMs: p.stepMs, medianStepMs: peerStep },
+        ratios: r,
+        rows: modes.map((k) => ({ workload: `${what}, ${label[k]}`, ours: `${f0(df.stepMs[k])} ms`, peer: peerStep !== undefined ? `${f0(peerStep)} ms` : undefined, ratio: r[k] })),
+      };
+      console.log(`das: ${what}: ours ${modes.map((k) => `${label[k]} ${f0(df.stepMs[k])} ms`).join(', ')}; PyTorch ${peerStep !== undefined ? f0(peerStep) : '—'} ms; ratios ${modes.map((k) => ratioText(r[k])).join(', ')}`);
+      if (r.window !== undefined) target('DAS step ≥ PyTorch (cached prefix)', '≥ 1×', ratioText(r.window), r.window >= 1);
+    }
+  }
+
+  // ---- tensor growth ---------------------------------------------------------
+  if (wanted('growth')) {
+    const m = await openModel('demo-gpt2');
+    const task = await loadTask('fact-edit');
+    const steps = smoke ? 20 : 1000;
+    const growth = benchGrowth(m, task.splits.train, steps);
+    results.growth = growth as unknown as Array<Record<string, unknown>>;
+    for (const g of growth) {
+      console.log(`tensors: ${g.method} ${g.steps} steps on ${m.name}: ${g.afterFirstStep} after step 1, ${g.afterLastStep} after step ${g.steps} (growth ${g.growth}); ${g.before} before, ${g.after} after the run`);
+      target(`no tensor growth over ${g.steps} ${g.method} steps`, '0', String(g.growth), g.growth === 0 && g.after === g.before);
+    }
+    m.model.dispose();
+  }
+
+  // ---- store -----------------------------------------------------------------
+  if (wanted('store')) {
+    const { result: store, memory } = await withMemory(() => benchStore(undefined, smoke ? { runs: 50, runsWithMetrics: 10, steps: 100 } : {}));
+    results.store = store as unknown as Record<string, unknown>;
+    results.memory.store = { ours: memory };
+    console.log(`store: ${store.runs} runs, ${store.metricPoints} metric points: list runs ${f2(store.listRuns.medianMs)} ms, one run's curves ${f2(store.getMetrics.medianMs)} ms (median; target < 50 ms each)`);
+    target('store: list runs < 50 ms', '< 50 ms', `${f2(store.listRuns.medianMs)} ms`, store.listRuns.medianMs < 50);
+    target("store: one run's curves < 50 ms", '< 50 ms', `${f2(store.getMetrics.medianMs)} ms`, store.getMetrics.medianMs < 50);
+  }
+
+  gpt2?.model.dispose();
+  peer?.close();
+
+  console.log('memory (peak resident / tfjs peak):');
+  for (const [k, v] of Object.entries(results.memory)) {
+    console.log(`  ${k.padEnd(28)} ours ${mib(v.ours.peakRssBytes)} / ${mib(v.ours.tfjsPeakBytes)}; PyTorch ${v.peer ? mib(v.peer.peakRssBytes) : '—'}`);
+  }
+  console.log('targets:');
+  for (const t of results.targets) console.log(`  ${t.met ? 'met ' : 'MISS'} ${t.name}: ${t.value} (target ${t.target})`);
+  const file = join(HERE, smoke ? 'results.smoke.json' : 'results.json');
   mkdirSync(HERE, { recursive: true });
-  writeFileSync(join(HERE, smoke ? 'results.smoke.json' : 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   console.log(`wrote bench/${smoke ? 'results.smoke.json' : 'results.json'}`);
+  if (!smoke && !only) {
+    const md = join(ROOT, 'BENCHMARKS.md');
+    writeFileSync(md, writeBenchmarksMd(results, existsSync(md) ? readFileSync(md, 'utf8') : ''));
+    console.log('wrote BENCHMARKS.md');
+  }
+  console.log(`bench took ${f0((performance.now() - t00) / 1000)} s; tensors left: ${tf.memory().numTensors}`);
 }
 
-main().catch((e: unknown) => {
-  console.error(`bench failed: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(1);
+  },
+);

@@ -10,5 +10,6 @@ export {
   wasmDirCandidates,
 } from './select.js';
 export type { BackendName, BackendReason, BackendReport, InitBackendOptions } from './select.js';
-export { installWasmKernels, setWasmMatMulRoute, uninstallWasmKernels, wasmKernelStatus, wasmMatMulCounts } from './wasm-kernels.js';
+export { wasmThreadChoice, wasmThreadCount } from './select.js';
+export { installWasmKernels, setWasmKernelThreads, setWasmMatMulRoute, uninstallWasmKernels, wasmKernelStatus, wasmMatMulCounts } from './wasm-kernels.js';
 export type { WasmKernelStatus, WasmMatMulCounts, WasmMatMulRoute } from './wasm-kernels.js';

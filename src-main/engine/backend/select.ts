@@ -8,7 +8,9 @@
  *   cpu             @tensorflow/tfjs-backend-cpu (plain JavaScript)        -> 'CPU (JavaScript)'
  *
  * `opts.prefer`, else the SUBSPACE_BACKEND environment variable, forces one
- * (error if it cannot load). SUBSPACE_WASM_DIR names the folder holding the
+ * (error if it cannot load). SUBSPACE_WASM_THREADS sets the wasm backend's
+ * thread count ('auto', the default: every core, at most 8; 1: the
+ * single-threaded build; see wasm-threads.ts). SUBSPACE_WASM_DIR names the folder holding the
  * tfjs-backend-wasm*.wasm files (a packaged app keeps them under
  * app.asar.unpacked); by default they come from the installed package's dist/.
  *
@@ -25,7 +27,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { SubspaceError, errorMessage } from '../errors.js';
-import { installWasmKernels } from './wasm-kernels.js';
+import * as os from 'node:os';
+import { installWasmKernels, setWasmKernelThreads } from './wasm-kernels.js';
+import { MAX_WASM_THREADS, startThreadedWasm, THREADED_WASM_FILE, THREADED_WASM_VERSION } from './wasm-threads.js';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -49,6 +53,8 @@ export interface BackendReport {
 export interface InitBackendOptions {
   /** Force a backend: one of BACKEND_NAMES, or 'auto'. Overrides SUBSPACE_BACKEND. */
   prefer?: string;
+  /** Threads for the wasm backend: a count or 'auto'. Overrides SUBSPACE_WASM_THREADS. */
+  wasmThreads?: number | 'auto';
 }
 
 const GPU_PKG = '@tensorflow/tfjs-node-gpu';
@@ -62,6 +68,7 @@ const CUDA_FIX = `install CUDA 11.2 and cuDNN 8.1 (what libtensorflow 2.9 in ${G
 const requireHere = createRequire(import.meta.url);
 
 let current: { report: BackendReport } | null = null;
+let wanted = { threads: 1, why: '' };
 let pending: Promise<BackendReport> | null = null;
 
 /**
@@ -73,6 +80,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   const requested = requestedBackend(opts);
   if (!current) {
     if (!pending) {
+      wanted = wasmThreadChoice(opts.wasmThreads);
       pending = select(requested)
         .then((report) => {
           current = { report };
@@ -484,6 +492,35 @@ async function setBackendCapturingWarnings(name: string): Promise<{ ok: boolean;
 interface WasmModule {
   setWasmPaths(prefix: string): void;
   getThreadsCount(): number;
+  setThreadsCount(n: number): void;
+}
+
+/**
+ * The wasm thread count asked for: the option, else SUBSPACE_WASM_THREADS, else
+ * 'auto'. Auto takes the cores nothing else is using: the core count less the
+ * 1-minute load average, rounded, from 1 to MAX_WASM_THREADS. XNNPACK hands every
+ * operation to all its threads and waits for the slowest, so a thread that has to
+ * queue for a busy core slows each operation down instead of speeding it up (on a
+ * 2-core machine with a load of 10, two threads made a GPT-2-small forward 1.3×
+ * slower and a 4-layer demo model's 2.0× slower than one).
+ */
+export function wasmThreadCount(option?: number | 'auto'): number {
+  return wasmThreadChoice(option).threads;
+}
+
+export function wasmThreadChoice(option?: number | 'auto'): { threads: number; why: string } {
+  const raw = option ?? process.env.SUBSPACE_WASM_THREADS ?? 'auto';
+  if (raw === 'auto' || (typeof raw === 'string' && ['auto', ''].includes(raw.trim().toLowerCase()))) {
+    const cores = Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+    const load = os.loadavg()[0] ?? 0;
+    const threads = Math.min(MAX_WASM_THREADS, Math.max(1, Math.round(cores - load)));
+    return { threads, why: `auto: ${cores} core${cores === 1 ? '' : 's'}, load average ${load.toFixed(1)}` };
+  }
+  const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
+    throw new SubspaceError('BAD_ARGUMENT', `wasm thread count '${raw}' is not valid: use a whole number from 1 to ${MAX_WASM_THREADS}, or auto`, 'SUBSPACE_WASM_THREADS');
+  }
+  return { threads: n, why: option !== undefined ? 'asked for' : 'SUBSPACE_WASM_THREADS' };
 }
 
 /** The folders that may hold the .wasm files, in the order they are tried. */
@@ -520,16 +557,33 @@ async function attemptWasm(): Promise<Attempt> {
   }
   wasm.setWasmPaths(found.dir.endsWith(path.sep) ? found.dir : found.dir + path.sep);
   const kernels = installWasmKernels();
-  const started = await setBackendCapturingWarnings('wasm');
+  let threadNote = `; threads: ${wanted.why}`;
+  let started: { ok: boolean; text: string } | undefined;
+  if (wanted.threads > 1) {
+    const version = readVersion(resolvePackageJson(WASM_PKG)!);
+    const files = fs.existsSync(path.join(found.dir, THREADED_WASM_FILE));
+    if (!simd || !files || version !== THREADED_WASM_VERSION) {
+      threadNote += `; one thread: ${!simd ? 'the threaded build needs SIMD' : !files ? `${THREADED_WASM_FILE} is missing` : `threads in Node are set up for ${WASM_PKG} ${THREADED_WASM_VERSION}, this is ${version}`}`;
+    } else {
+      started = await startThreadedWasm(wasm, wanted.threads, () => setBackendCapturingWarnings('wasm'));
+      if (!started.ok) {
+        threadNote += `; threaded start failed (${firstLine(started.text || 'unknown error')}), running one thread`;
+        tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+        started = undefined;
+      }
+    }
+  }
+  started ??= await setBackendCapturingWarnings('wasm');
   if (!started.ok) {
     return { ok: false, why: `the WebAssembly backend failed to start from ${found.dir}: ${firstLine(started.text || 'unknown error')}` };
   }
   const threads = wasm.getThreadsCount();
-  const fixes = [kernels.batchMatMul && 'matmul', kernels.unsortedSegmentSumAdded && 'UnsortedSegmentSum'].filter(Boolean);
+  setWasmKernelThreads(threads);
+  const fixes = [kernels.batchMatMul && 'matmul', kernels.identity && 'Identity shares data', kernels.unsortedSegmentSumAdded && 'UnsortedSegmentSum'].filter(Boolean);
   return {
     ok: true,
     device: `CPU (WebAssembly${simd ? ', SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'})`,
-    why: `XNNPACK via WebAssembly; .wasm files from ${found.dir} (${found.source})${fixes.length ? `; Subspace kernel fixes: ${fixes.join(', ')}` : ''}`,
+    why: `XNNPACK via WebAssembly; .wasm files from ${found.dir} (${found.source})${fixes.length ? `; Subspace kernel fixes: ${fixes.join(', ')}` : ''}${threadNote}`,
   };
 }
 

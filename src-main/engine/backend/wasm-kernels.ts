@@ -29,6 +29,15 @@
  * 4. wasm has no `UnsortedSegmentSum` kernel, which the gradient of `gather`
  *    (training through an embedding lookup) needs. One is registered here; it runs
  *    in JavaScript directly on the wasm heap (no copies in or out), O(size of x).
+ * 5. A product with b stored transposed (`transposeB`, b [N, K]) against a few rows
+ *    of a — every backward pass through a linear layer, dx = dy·Wᵀ, and above all
+ *    through a 50257-row unembedding — transposed and packed all of b on every
+ *    call (3.5 s for [8, 50257]·[768, 50257]ᵀ). It is now computed as (B·Aᵀ)ᵀ when
+ *    that is cheaper, moving only the small operand (80 ms for the same product).
+ * 6. wasm's `Identity` copies the bytes. The engine runs it on every input a
+ *    gradient needs, so each training step copied its saved activations and
+ *    weights (154 MB for a GPT-2 unembedding) under new ids that XNNPACK's
+ *    packed-weights cache had never seen. The replacement shares the data.
  *
  * `installWasmKernels()` is idempotent and `uninstallWasmKernels()` restores the
  * stock kernels (the benchmark uses both to measure before/after in one run).
@@ -44,12 +53,14 @@ const BATCH_MAT_MUL = 'BatchMatMul';
 const FUSED_MAT_MUL = '_FusedMatMul';
 const UNSORTED_SEGMENT_SUM = 'UnsortedSegmentSum';
 const TRANSPOSE = 'Transpose';
+const IDENTITY = 'Identity';
 
 /** The parts of tfjs-backend-wasm's BackendWasm that these kernels use (all public). */
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: DataId, force?: boolean): boolean;
+  incRef(dataId: DataId): void;
 }
 
 interface KernelArgs {
@@ -80,25 +91,39 @@ let installed: Installed | null = null;
  */
 const COST = {
   slowPerFlop: 0.9, // stock blocked loop: ~1.1 GFLOP/s
-  fastPerFlop: 0.08, // XNNPACK fully-connected: ~12+ GFLOP/s incl. packing
+  fastPerFlop: 0.08, // XNNPACK fully-connected: ~12+ GFLOP/s incl. packing, one thread
   transposePerElement: 8, // wasm Transpose kernel on large matrices (cache-unfriendly)
   copyPerElement: 1, // memcpy of a batch slice
   packPerElement: 3, // XNNPACK packs b when it sees a new tensor id
-  perCall: 20_000, // kernel-call + operator-creation overhead
+  // Per XNNPACK product: creating, setting up and deleting an operator, plus the
+  // kernel call: about 30 us on one thread ([96 x 33 x 64] x [64 x 33] in 96
+  // slices: 2.9 ms, the stock loop 16 ms). With more threads every operator also
+  // waits for its helpers; idle cores answer in tens of microseconds (busy ones can
+  // take milliseconds, which is why 'auto' leaves busy cores alone).
+  perCall: 30_000,
+  perCallThreaded: 60_000,
 };
+
+/** XNNPACK threads (set by the backend's start); the products scale, the stock loop does not. */
+let xnnThreads = 1;
+
+export function setWasmKernelThreads(n: number): void {
+  xnnThreads = Math.max(1, Math.floor(n));
+}
 
 /**
  * How the replacement matmul chooses: 'auto' uses the cost model; 'xnnpack'
  * always materialises transposes and splits batches (tests use it to reach that
  * path with small shapes); 'stock' calls the original kernel except where it is
- * wrong (a fused product with a bias and more than one row).
+ * wrong (a fused product with a bias and more than one row); 'swapped' takes the
+ * swapped product wherever it applies (see makeMatMul), else the XNNPACK route.
  */
-export type WasmMatMulRoute = 'auto' | 'xnnpack' | 'stock';
+export type WasmMatMulRoute = 'auto' | 'xnnpack' | 'stock' | 'swapped';
 let route: WasmMatMulRoute = 'auto';
 
 export function setWasmMatMulRoute(r: WasmMatMulRoute): void {
-  if (r !== 'auto' && r !== 'xnnpack' && r !== 'stock') {
-    throw new SubspaceError('BAD_ARGUMENT', `Unknown matmul route '${String(r)}': use auto, xnnpack or stock.`);
+  if (r !== 'auto' && r !== 'xnnpack' && r !== 'stock' && r !== 'swapped') {
+    throw new SubspaceError('BAD_ARGUMENT', `Unknown matmul route '${String(r)}': use auto, xnnpack, swapped or stock.`);
   }
   route = r;
 }
@@ -108,8 +133,9 @@ export interface WasmMatMulCounts {
   stock: number;
   folded: number;
   perBatch: number;
+  swapped: number;
 }
-const counts: WasmMatMulCounts = { stock: 0, folded: 0, perBatch: 0 };
+const counts: WasmMatMulCounts = { stock: 0, folded: 0, perBatch: 0, swapped: 0 };
 
 export function wasmMatMulCounts(): WasmMatMulCounts {
   return { ...counts };
@@ -119,6 +145,8 @@ export interface WasmKernelStatus {
   installed: boolean;
   batchMatMul: boolean;
   fusedMatMul: boolean;
+  /** Identity shares data instead of copying it. */
+  identity: boolean;
   /** True when we had to add UnsortedSegmentSum (wasm 4.22 has none). */
   unsortedSegmentSumAdded: boolean;
 }
@@ -128,6 +156,7 @@ export function wasmKernelStatus(): WasmKernelStatus {
     installed: installed !== null,
     batchMatMul: isReplacement(tf.getKernel(BATCH_MAT_MUL, WASM)),
     fusedMatMul: isReplacement(tf.getKernel(FUSED_MAT_MUL, WASM)),
+    identity: isReplacement(tf.getKernel(IDENTITY, WASM)),
     unsortedSegmentSumAdded: installed?.added.includes(UNSORTED_SEGMENT_SUM) ?? false,
   };
 }
@@ -169,6 +198,16 @@ export function installWasmKernels(): WasmKernelStatus {
     tf.unregisterKernel(name, WASM);
     tf.registerKernel(replacement);
     state.replaced.push(original);
+  }
+
+  const identity = tf.getKernel(IDENTITY, WASM);
+  if (identity && !isReplacement(identity)) {
+    identityStock = identity.kernelFunc as unknown as RawKernel;
+    const replacement: KernelConfig & { [REPLACEMENT]?: true } = { kernelName: IDENTITY, backendName: WASM, kernelFunc: sharedIdentity as unknown as KernelFunc };
+    replacement[REPLACEMENT] = true;
+    tf.unregisterKernel(IDENTITY, WASM);
+    tf.registerKernel(replacement);
+    state.replaced.push(identity);
   }
 
   if (!tf.getKernel(UNSORTED_SEGMENT_SUM, WASM)) {
@@ -267,23 +306,33 @@ function makeMatMul(original: RawKernel, transposeKernel: RawKernel, fused: bool
     if (!fold && prelu && prod(prelu.shape) > M * N) return stock(args);
     if (route === 'stock' && !(bias && M > 1)) return stock(args);
 
+    // The swapped product: with b stored [N, K] (transposeB), C = op(A)·Bᵀ is the
+    // transpose of B·op(A)ᵀ. XNNPACK then reads the big B as it is stored and packs
+    // only the small op(A)ᵀ, where the other route transposes and packs all of B on
+    // every call (a backward pass through a 50257-row unembedding, or dx = dy·Wᵀ for
+    // a few rows). Only without a bias or activation: those are per column of C.
+    const plainOutput = !fused || (!bias && !prelu && (attrs.activation === undefined || attrs.activation === 'linear'));
+    const canSwap = fold && transposeB && plainOutput && (!transposeA || batchA === 1);
+    const rows = batchA * M;
+
     // Cost of the stock slow loop vs. transposes + copies + XNNPACK. With a bias
     // the stock loop is only right for single-row products (see the header).
+    let swap = route === 'swapped' && canSwap;
     if (route === 'auto' && (!bias || M === 1)) {
       const flops = 2 * batch * M * K * N;
+      const fastFlop = COST.fastPerFlop / (1 + 0.8 * (xnnThreads - 1));
+      const perCall = xnnThreads > 1 ? COST.perCallThreaded : COST.perCall;
       const slow = flops * COST.slowPerFlop;
       const transposed = (transposeA ? batchA * M * K : 0) + (transposeB ? batchB * K * N : 0);
       const copied = fold ? 0 : (batchA > 1 ? batch * M * K : 0) + (batchB > 1 ? batch * K * N : 0) + batch * M * N;
       // XNNPACK caches the packed b per tensor id: free for a persistent b.
       const packed = fold && !transposeB ? 0 : calls * K * N;
-      const fast =
-        flops * COST.fastPerFlop +
-        transposed * COST.transposePerElement +
-        copied * COST.copyPerElement +
-        packed * COST.packPerElement +
-        calls * COST.perCall;
-      if (slow <= fast) return stock(args);
+      const fast = flops * fastFlop + transposed * COST.transposePerElement + copied * COST.copyPerElement + packed * COST.packPerElement + calls * perCall;
+      const swapped = canSwap ? flops * fastFlop + ((transposeA ? 0 : rows * K) + rows * N) * COST.transposePerElement + rows * K * COST.packPerElement + 2 * perCall : Infinity;
+      if (slow <= fast && slow <= swapped) return stock(args);
+      swap = swapped < fast;
     }
+    if (swap) return swappedProduct(original, transposeKernel, backend, a, b, { transposeA, rows, K, N, shape: [...outOuter, M, N], attrs });
 
     const temps: TensorInfo[] = [];
     try {
@@ -347,6 +396,52 @@ function makeMatMul(original: RawKernel, transposeKernel: RawKernel, fused: bool
     }
   };
 }
+
+/**
+ * C = op(A)·Bᵀ for b stored [N, K], computed as (B·op(A)ᵀ)ᵀ: XNNPACK multiplies
+ * the stored B by op(A)ᵀ [K, rows] (the rows of every batch of a, folded), and the
+ * [N, rows] result is transposed back. Only the small operands move.
+ */
+function swappedProduct(
+  original: RawKernel,
+  transposeKernel: RawKernel,
+  backend: WasmBackendLike,
+  a: TensorInfo,
+  b: TensorInfo,
+  o: { transposeA: boolean; rows: number; K: number; N: number; shape: number[]; attrs: NamedAttrMap },
+): TensorInfo {
+  counts.swapped++;
+  const { rows, K, N } = o;
+  const flagsOff: NamedAttrMap = { ...o.attrs, transposeA: false, transposeB: false };
+  // op(A)ᵀ: a stored [K, M] (transposeA, batch 1) already is, and then goes to XNNPACK as
+  // its b, whose packing is cached by id: through xnnSafeB like any b. Else transpose the
+  // folded [rows, K] into a temporary.
+  const at = o.transposeA ? xnnSafeB(backend, a, K, rows) : transposeKernel({ inputs: { x: view(a, [rows, K]) }, backend, attrs: { perm: [1, 0] } });
+  let ct: TensorInfo | null = null;
+  try {
+    ct = original({ inputs: { a: view(b, [1, N, K]), b: view(at, [1, K, rows]) }, backend, attrs: flagsOff });
+    const c = transposeKernel({ inputs: { x: view(ct, [N, rows]) }, backend, attrs: { perm: [1, 0] } });
+    return view(c, o.shape);
+  } finally {
+    if (at.dataId !== a.dataId) backend.disposeData(at.dataId);
+    if (ct) backend.disposeData(ct.dataId);
+  }
+}
+
+/**
+ * wasm's Identity copies the tensor's bytes. The engine calls it to keep every
+ * input a gradient needs (tape saves), so a training step copied each saved
+ * activation and weight (a GPT-2 unembedding is 154 MB) and gave the copy a new
+ * id, which also defeated XNNPACK's packed-weights cache. Tensors are immutable,
+ * so the copy can share the data, as the cpu backend's Identity does.
+ */
+function sharedIdentity(args: KernelArgs): TensorInfo {
+  const x = args.inputs.x!;
+  if (x.dtype === 'string') return identityStock!(args);
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+let identityStock: RawKernel | null = null;
 
 /**
  * The stock kernel caches one XNNPACK operator per b tensor id, with b's
