@@ -368,9 +368,113 @@ export const methods = {
     "the learned directions of a run's exported intervention",
   ),
 
+  // ---- Runs view ----
+  'runs.facets': def(
+    empty,
+    z.object({ models: z.array(z.object({ id: z.string(), name: z.string() })), datasets: z.array(z.object({ id: z.string(), name: z.string() })) }),
+    'the models and tasks/datasets runs refer to, for filters',
+  ),
+
+  // ---- Interchange view ----
+  'interchange.result': def(
+    z.strictObject({ runId: idSchema }),
+    z.object({
+      runId: z.string(),
+      /** patch: a sweep; das-search: an IIA heatmap; das: one trained site. */
+      artifact: z.enum(['patch', 'das-search', 'das']),
+      /** The run's JSON result as the engine wrote it (NaN as null). */
+      result: z.record(z.string(), z.unknown()),
+    }),
+    "a patching sweep's or DAS run's recorded result",
+  ),
+  'interchange.cell': def(
+    z.strictObject({
+      model: modelRef,
+      task: z.string().regex(/^[a-z0-9-]+$/, 'must be a built-in task name'),
+      split: z.enum(['train', 'dev', 'test']).default('test'),
+      index: count.default(0),
+      direction: z.enum(['denoise', 'noise']).default('denoise'),
+      basePrompt: prompt.optional(),
+      sourcePrompt: prompt.optional(),
+      site: z
+        .strictObject({
+          site: z.enum(['block_input', 'attention_input', 'head_output', 'attention_output', 'mlp_input', 'mlp_hidden', 'mlp_output', 'block_output']),
+          layer: count,
+          head: count.optional(),
+          positions: z.union([z.literal('all'), z.array(z.union([count, nonEmpty])).min(1, 'must name at least one position')]).default('all'),
+        })
+        .optional(),
+      topK: z.number().int().min(1, 'must be at least 1').max(50, 'must be at most 50').default(10),
+    }),
+    z.object({
+      exampleId: z.string(),
+      total: count,
+      direction: z.enum(['denoise', 'noise']),
+      base: z.object({ run: z.enum(['clean', 'corrupt']), prompt: z.string(), tokens: z.array(z.string()), roles: z.record(z.string(), count), edited: z.boolean() }),
+      source: z.object({ run: z.enum(['clean', 'corrupt']), prompt: z.string(), tokens: z.array(z.string()), roles: z.record(z.string(), count), edited: z.boolean() }),
+      answers: z.object({ clean: z.object({ id: count, token: z.string() }), corrupt: z.object({ id: count, token: z.string() }) }),
+      distributions: z
+        .object({
+          clean: z.array(z.object({ id: count, token: z.string(), prob: z.number() })),
+          corrupt: z.array(z.object({ id: count, token: z.string(), prob: z.number() })),
+          patched: z.array(z.object({ id: count, token: z.string(), prob: z.number() })),
+        })
+        .optional(),
+    }),
+    'one example as base and source tokens; with a site, the clean, corrupt and patched next-token distributions',
+  ),
+
   'dialogs.openFolder': def(dialogRequest, dialogResultSchema, 'a native dialog to choose a folder (model folders)'),
   'dialogs.openFile': def(dialogRequest.extend({ extensions: z.array(z.string().regex(/^[a-z0-9]+$/)).optional() }), dialogResultSchema, 'a native dialog to choose a file (datasets)'),
   'dialogs.saveFolder': def(dialogRequest, dialogResultSchema, 'a native dialog to choose a folder to write to (exports)'),
+
+  // LoFIT view
+  'lofit.listFiles': def(
+    z.strictObject({ dir: nonEmpty.max(4096, 'must be at most 4096 characters') }),
+    z.object({ dir: z.string(), files: z.array(z.object({ path: z.string(), sizeBytes: count })) }),
+    'the files under an export folder (or the one file an export wrote), with their sizes',
+  ),
+  'lofit.siblings': def(
+    z.strictObject({ runId: idSchema }),
+    z.object({
+      /** LoFIT runs on the same model and the same task (data set), newest first, this one included. */
+      runs: z.array(
+        z.object({
+          runId: z.string(),
+          name: z.string(),
+          status: z.enum(RUN_STATUS_NAMES),
+          createdAt: z.number(),
+          /** True when step 1 was skipped and the run tuned a given head list. */
+          given: z.boolean(),
+          heads: z.array(z.tuple([count, count])),
+          /** Final test scores (null until the run has them). */
+          testAccuracy: maybeNumber,
+          testPreferCorrect: maybeNumber,
+        }),
+      ),
+    }),
+    'LoFIT runs that share a run\'s model and task, with their heads and test scores (accuracy against K, re-runs)',
+  ),
+
+  // ReFT view
+  'reft.projections': def(
+    z.strictObject({
+      runId: idSchema,
+      /** Two indices into the run's directions, in the order directions.get lists them. */
+      directions: z.array(count).length(2, 'must name two directions (x and y)'),
+      split: z.enum(['train', 'dev', 'test']).default('dev'),
+      limit: z.number().int('must be a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').default(200),
+    }),
+    z.object({
+      runId: z.string(),
+      task: z.string(),
+      split: z.string(),
+      directions: z.array(z.object({ index: count, label: z.string(), layer: count })),
+      /** One point per example: its answer as the label, its representation's projection on each direction. */
+      points: z.array(z.object({ id: z.string(), label: z.string(), x: z.number(), y: z.number() })),
+    }),
+    "a task's representations at a ReFT run's intervened site projected on two of its learned directions",
+  ),
 } as const;
 
 export type Methods = typeof methods;

@@ -15,13 +15,16 @@ import { evaluateExamples, type EvalResult } from '../engine/eval/evaluate.js';
 import type { LoadedModel } from '../engine/io/model-folder.js';
 import { loadHeads, saveIti, saveLofit } from '../engine/methods/heads-artifact.js';
 import { evaluateIti, ITI_DEFAULTS, trainIti } from '../engine/methods/iti.js';
-import { evaluateLofit, LOFIT_SELECT_DEFAULTS, lofitSelect, lofitTune } from '../engine/methods/lofit.js';
+import { evaluateLofit, LOFIT_SELECT_DEFAULTS, lofitSelect, lofitTune, type LofitSelectConfig, type LofitSelectResult } from '../engine/methods/lofit.js';
+import { validateHeads, type HeadRef } from '../engine/methods/heads.js';
+import type { ModelSpec } from '../engine/model/config.js';
 import type { Progress, RunHooks } from '../engine/methods/progress.js';
 import { evaluateReft, REFT_DEFAULTS, trainReft, type ReftCheckpoint } from '../engine/methods/reft.js';
 import { loadReft, saveReft } from '../engine/methods/reft-artifact.js';
 import type { TaskExample } from '../engine/tasks/schema.js';
 import { loadReftCheckpoint, saveReftCheckpoint } from './checkpoint.js';
 import type { EvalJobConfig, ItiJobConfig, JobKind, LofitJobConfig, ReftJobConfig, WorkerJob, WorkerMessage } from './protocol.js';
+import { das, patch } from './job-kinds-interchange.js';
 
 /** A task as the worker runs it. */
 export interface TaskData {
@@ -30,6 +33,9 @@ export interface TaskData {
   dev: TaskExample[];
   test: TaskExample[];
   multipleChoice: boolean;
+  /** Built-in tasks: the manifest's roles and causal variables (patching's position axis, DAS). */
+  roles?: string[];
+  variables?: string[];
 }
 
 export interface KindContext {
@@ -117,6 +123,14 @@ const reft: KindRunner = (ctx) => {
   }
 };
 
+/** Step 1 skipped: the given heads stand as the selection (as `subspace lofit --heads-from` does). */
+function givenHeads(heads: HeadRef[], spec: ModelSpec, config: LofitSelectConfig): LofitSelectResult {
+  validateHeads(heads, spec, 'config.heads');
+  const scores = Array.from({ length: spec.nLayers }, () => new Array<number>(spec.nHeads).fill(0));
+  for (const [l, h] of heads) scores[l][h] = 1;
+  return { loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], steps: 0, scores, ranked: heads, selected: heads, k: heads.length, scales: [], meanAbsScale: 0, parameters: 0, config };
+}
+
 const lofit: KindRunner = (ctx) => {
   const { m, task, job } = ctx;
   const c = job.config as LofitJobConfig;
@@ -137,8 +151,10 @@ const lofit: KindRunner = (ctx) => {
     multipleChoice: mc,
   };
   const base = task.test.length ? evaluateExamples(m.model, tok, task.test, { multipleChoice: mc }) : undefined;
-  const select = lofitSelect(m.model, tok, data, { ...common, ...(c.lrSelect !== undefined && { lr: c.lrSelect }), l1: c.l1 ?? LOFIT_SELECT_DEFAULTS.l1, k: c.k ?? LOFIT_SELECT_DEFAULTS.k }, phaseHooks(ctx.hooks, 'select.'));
-  ctx.send({ type: 'headScores', name: 'lofit-scores', layers: m.spec.nLayers, heads: m.spec.nHeads, values: select.scores.flat() });
+  const selectCfg = { ...common, ...(c.lrSelect !== undefined && { lr: c.lrSelect }), l1: c.l1 ?? LOFIT_SELECT_DEFAULTS.l1, k: c.k ?? LOFIT_SELECT_DEFAULTS.k };
+  const select = c.heads ? givenHeads(c.heads as HeadRef[], m.spec, { ...LOFIT_SELECT_DEFAULTS, ...selectCfg }) : lofitSelect(m.model, tok, data, selectCfg, phaseHooks(ctx.hooks, 'select.'));
+  // A given head list has no step-1 scores to report (the export marks the chosen heads with 1).
+  if (!c.heads) ctx.send({ type: 'headScores', name: 'lofit-scores', layers: m.spec.nLayers, heads: m.spec.nHeads, values: select.scores.flat() });
   ctx.send({ type: 'headSelection', name: 'lofit-top-k', heads: select.selected.map(([layer, head]) => ({ layer, head })) });
   const tune = lofitTune(m.model, tok, data, select.selected, { ...common, ...(c.lrTune !== undefined && { lr: c.lrTune }), ...(c.cachePrefix !== undefined && { cachePrefix: c.cachePrefix }) }, phaseHooks(ctx.hooks, 'tune.'));
   const test = task.test.length ? evaluateLofit(m.model, tok, task.test, tune, mc) : undefined;
@@ -197,4 +213,4 @@ const evaluate: KindRunner = (ctx) => {
   return { examples: examples.length, base, intervention: c.intervention, method, withIntervention, task: task.name, backend: ctx.backend };
 };
 
-export const JOB_RUNNERS: Record<JobKind, KindRunner> = { reft, lofit, iti, eval: evaluate };
+export const JOB_RUNNERS: Record<JobKind, KindRunner> = { reft, lofit, iti, eval: evaluate, patch, das };

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { SubspaceError } from '../engine/errors.js';
 import { taskExampleSchema } from '../engine/tasks/schema.js';
 
-export const JOB_KINDS = ['reft', 'lofit', 'iti', 'eval'] as const;
+export const JOB_KINDS = ['reft', 'lofit', 'iti', 'eval', 'patch', 'das'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const JOB_EVENT_TYPES = ['queued', 'started', 'progress', 'metrics', 'checkpoint', 'done', 'failed', 'cancelled'] as const;
@@ -81,6 +81,8 @@ export const lofitJobConfigSchema = z.strictObject({
   clipNorm: positive.optional(),
   initStd: positive.optional(),
   cachePrefix: z.boolean().optional(),
+  /** Skip step 1 and tune exactly these heads ([layer, head] pairs), e.g. a hand-edited selection. */
+  heads: z.array(z.tuple([nonNegInt, nonNegInt])).min(1, 'must name at least one head').optional(),
 });
 
 export const itiJobConfigSchema = z.strictObject({
@@ -103,17 +105,61 @@ export const evalJobConfigSchema = z.strictObject({
   alpha: nonNegative.optional(),
 });
 
+/** An activation-patching sweep over a built-in task's pairs (the engine checks combinations, e.g. per-position with heads only). */
+export const patchJobConfigSchema = z.strictObject({
+  sweep: z.enum(['heads', 'resid', 'attn', 'mlp']),
+  direction: z.enum(['denoise', 'noise']).optional(),
+  method: z.enum(['exact', 'naive', 'attribution']).optional(),
+  metric: z.enum(['logit-diff', 'normalised', 'prob', 'accuracy']).optional(),
+  perPosition: z.boolean().optional(),
+  /** 'index' or role names (default: the task's roles). */
+  positions: z.union([z.literal('index'), z.array(z.string().min(1)).min(1, 'must name at least one role')]).optional(),
+  residSite: z.enum(['block_output', 'block_input']).optional(),
+  layers: z.array(nonNegInt).min(1, 'must name at least one layer').optional(),
+  heads: z.array(nonNegInt).min(1, 'must name at least one head').optional(),
+  variable: z.string().min(1).optional(),
+  /** Pairs to patch: the first n of the split (default 32). */
+  n: posInt.optional(),
+  split: z.enum(['train', 'dev', 'test']).optional(),
+  memoryMiB: positive.optional(),
+});
+
+/** Distributed alignment search: one site (layer + position) or, with `search`, every layer × position. */
+export const dasJobConfigSchema = z.strictObject({
+  variable: z.string().min(1, 'must name a causal variable of the task'),
+  search: z.boolean().optional(),
+  layer: nonNegInt.optional(),
+  position: z.string().min(1).optional(),
+  layers: z.array(nonNegInt).min(1, 'must name at least one layer').optional(),
+  positions: z.array(z.string().min(1)).min(1, 'must name at least one role').optional(),
+  component: z.string().min(1).optional(),
+  variant: z.enum(['rotated', 'lowrank', 'boundless']).optional(),
+  dim: posInt.optional(),
+  epochs: posInt.optional(),
+  lr: positive.optional(),
+  batchSize: posInt.optional(),
+  seed: nonNegInt.optional(),
+  nTrain: nonNegInt.optional(),
+  nTest: nonNegInt.optional(),
+  boundaryLr: positive.optional(),
+  cache: z.enum(['window', 'layers', 'none']).optional(),
+});
+
 export const JOB_CONFIG_SCHEMAS = {
   reft: reftJobConfigSchema,
   lofit: lofitJobConfigSchema,
   iti: itiJobConfigSchema,
   eval: evalJobConfigSchema,
+  patch: patchJobConfigSchema,
+  das: dasJobConfigSchema,
 } as const satisfies Record<JobKind, z.ZodType>;
 
 export type ReftJobConfig = z.infer<typeof reftJobConfigSchema>;
 export type LofitJobConfig = z.infer<typeof lofitJobConfigSchema>;
 export type ItiJobConfig = z.infer<typeof itiJobConfigSchema>;
 export type EvalJobConfig = z.infer<typeof evalJobConfigSchema>;
+export type PatchJobConfig = z.infer<typeof patchJobConfigSchema>;
+export type DasJobConfig = z.infer<typeof dasJobConfigSchema>;
 
 const jobSpecBase = z.strictObject({
   kind: z.enum(JOB_KINDS),
@@ -144,7 +190,9 @@ export type JobSpecInput =
   | (Omit<JobSpec, 'kind' | 'config'> & { kind: 'reft'; config: ReftJobConfig })
   | (Omit<JobSpec, 'kind' | 'config'> & { kind: 'lofit'; config?: LofitJobConfig })
   | (Omit<JobSpec, 'kind' | 'config'> & { kind: 'iti'; config?: ItiJobConfig })
-  | (Omit<JobSpec, 'kind' | 'config'> & { kind: 'eval'; config?: EvalJobConfig });
+  | (Omit<JobSpec, 'kind' | 'config'> & { kind: 'eval'; config?: EvalJobConfig })
+  | (Omit<JobSpec, 'kind' | 'config'> & { kind: 'patch'; config: PatchJobConfig })
+  | (Omit<JobSpec, 'kind' | 'config'> & { kind: 'das'; config: DasJobConfig });
 
 // ---- error text --------------------------------------------------------------------------------
 

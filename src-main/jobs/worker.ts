@@ -65,7 +65,7 @@ function progressReporter(): (p: Progress) => void {
 async function loadTaskData(t: WorkerTask): Promise<TaskData> {
   if ('builtin' in t) {
     const lt = await loadTask(t.builtin);
-    return { name: lt.manifest.name, train: lt.splits.train, dev: lt.splits.dev, test: lt.splits.test, multipleChoice: lt.manifest.kind === 'multiple-choice' };
+    return { name: lt.manifest.name, train: lt.splits.train, dev: lt.splits.dev, test: lt.splits.test, multipleChoice: lt.manifest.kind === 'multiple-choice', roles: lt.manifest.roles, variables: lt.manifest.variables };
   }
   let raw: unknown;
   try {

@@ -19,6 +19,8 @@ import { builtinModelsDir } from '../../engine/paths.js';
 import type { ComputeHello, ComputeOps, ComputeReply, ComputeRequest } from './ops.js';
 import { attention, generateBoth, logitLens, nextToken } from './playground.js';
 import { directionsOf, exportModelName, exportRunFiles } from './run-files.js';
+import { interchangeCell } from './interchange.js';
+import { reftProjections } from './reft-projections.js';
 
 const MODEL_CACHE = 2;
 const cache = new Map<string, Promise<LoadedModel>>();
@@ -98,6 +100,8 @@ const ops: Impl = {
   },
   directions: async ({ dir, topK, model: ref }) => directionsOf(await model(ref ?? exportModelName(dir)), dir, topK),
   exportRun: async ({ dir, format, out, model: ref }) => exportRunFiles(await model(ref ?? exportModelName(dir)), dir, format, out),
+  reftProjections: async ({ dir, examples, directions, model: ref }) => reftProjections(await model(ref ?? exportModelName(dir)), dir, examples, directions),
+  interchangeCell: async (args) => interchangeCell(await model(args.model), args),
   sleep: ({ ms }) => {
     // Synchronous on purpose: it stands in for an engine call that blocks the event loop.
     const until = Date.now() + ms;
@@ -137,7 +141,13 @@ process.on('message', (raw: unknown) => {
 });
 process.on('disconnect', () => process.exit(0));
 
-// The backend named by SUBSPACE_BACKEND, else the best available.
-initBackend()
+// The backend named by SUBSPACE_BACKEND, else the best available. Requests wait for it: an
+// engine call made while the backend is still starting fails ("backend has not yet been initialized").
+const ready = initBackend();
+queue = ready.then(
+  () => undefined,
+  () => undefined,
+);
+ready
   .then((backend) => send({ hello: true, backend }))
   .catch((e) => send({ hello: true, error: errorOf(e) }));

@@ -7,6 +7,9 @@
 import type { BackendReport } from '../../engine/backend/index.js';
 import type { DirectionOut, ExportFormat } from './run-files.js';
 import type { TokenText, TopToken } from './playground.js';
+import type { InterchangeCellArgs, InterchangeCellResult } from './interchange.js';
+import type { ProjectionsOut } from './reft-projections.js';
+import type { TaskExample } from '../../engine/tasks/schema.js';
 
 export interface ModelDescription {
   name: string;
@@ -43,6 +46,10 @@ export interface ComputeOps {
   /** `model` defaults to the one the export names. */
   directions: { args: { dir: string; topK: number; model?: string }; result: { method: string; directions: DirectionOut[] } };
   exportRun: { args: { dir: string; format: ExportFormat; out: string; model?: string }; result: { method: string; out: string } };
+  /** ReFT view: examples' representations projected on two learned directions of an export (`model` defaults to the one it names). */
+  reftProjections: { args: { dir: string; examples: TaskExample[]; directions: number[]; model?: string }; result: ProjectionsOut };
+  /** Interchange view: one example as base/source tokens and, with a site, clean / corrupt / patched next-token distributions. */
+  interchangeCell: { args: InterchangeCellArgs; result: InterchangeCellResult };
   /** Tests only: occupies the process for `ms` (a stand-in for a long engine call). */
   sleep: { args: { ms: number }; result: { slept: number } };
 }

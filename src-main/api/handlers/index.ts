@@ -8,7 +8,11 @@ import { APP_VERSION } from '../../engine/version.js';
 import type { ApiContext } from '../context.js';
 import type { Handlers } from '../dispatch.js';
 import { libraryHandlers } from './library.js';
+import { lofitViewHandlers } from './lofit-view.js';
+import { reftViewHandlers } from './reft-view.js';
 import { workHandlers } from './work.js';
+import { interchangeViewHandlers } from './interchange-view.js';
+import { runsViewHandlers } from './runs-view.js';
 
 /** The compute process's backend; if it could not start one, say why instead of failing the whole answer. */
 async function backendOrWhy(ctx: ApiContext): Promise<BackendReport> {
@@ -24,6 +28,10 @@ export function createHandlers(ctx: ApiContext): Handlers {
     'app.info': async () => ({ version: APP_VERSION, node: process.version, mode: ctx.mode, dataDir: ctx.dataDir, backend: await backendOrWhy(ctx) }),
     ...libraryHandlers(ctx),
     ...workHandlers(ctx),
+    ...interchangeViewHandlers(ctx),
+    ...runsViewHandlers(ctx),
+    ...reftViewHandlers(ctx),
+    ...lofitViewHandlers(ctx),
     'dialogs.openFolder': (req) => ctx.dialogs.openFolder(req),
     'dialogs.openFile': (req) => ctx.dialogs.openFile(req),
     'dialogs.saveFolder': (req) => ctx.dialogs.saveFolder(req),

@@ -1,8 +1,78 @@
-import { placeholderView } from '../Placeholder.js';
+/** Runs: every recorded run, filtered and sorted; one run's details, delete and export; two or more compared. */
+import { useState } from 'react';
+import { useApi, useApiEvent } from '../../api/hooks.js';
+import { ErrorNote, Loading, Section } from '../../app/ui.js';
+import type { ViewDefinition } from '../types.js';
+import { ComparePanel } from './ComparePanel.js';
+import { RunDetail } from './RunDetail.js';
+import { NO_FILTERS, RunFilters, type RunFilterState } from './RunFilters.js';
+import { RunTable } from './RunTable.js';
+import './runs.css';
 
-export const view = placeholderView('runs', 'Runs', 'Every recorded run: filter, compare, export', [
-  'runs filtered by kind, status and model, sorted by time or name',
-  'one run: its config, metric curves, artifacts and head scores',
-  'two or more runs side by side: config differences and final metrics',
-  'export to pyreft, LoFIT .npy, merged checkpoints, CSV and JSON',
-]);
+type Kind = 'reft' | 'lofit' | 'iti' | 'patch' | 'das' | 'eval';
+type Status = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+function RunsView() {
+  const [f, setF] = useState<RunFilterState>(NO_FILTERS);
+  const [checked, setChecked] = useState<string[]>([]);
+  const [openId, setOpenId] = useState<string>();
+  const [comparing, setComparing] = useState<string[]>();
+  const facets = useApi('runs.facets', {});
+  const runs = useApi('runs.list', {
+    filters: { ...(f.kind && { kind: [f.kind as Kind] }), ...(f.status && { status: [f.status as Status] }), ...(f.modelId && { modelId: f.modelId }), ...(f.search.trim() && { search: f.search.trim() }) },
+    sort: { by: f.sortBy, direction: f.direction },
+    limit: 1000,
+  });
+  useApiEvent((e) => {
+    if (e.type === 'job.queued' || e.type === 'job.done' || e.type === 'job.failed' || e.type === 'job.cancelled') {
+      runs.reload();
+      facets.reload();
+    }
+  });
+  const shown = (runs.data?.runs ?? []).filter((r) => !f.datasetId || r.datasetId === f.datasetId);
+  const modelName = (id: string | null) => (id === null ? '—' : (facets.data?.models.find((m) => m.id === id)?.name ?? id));
+  return (
+    <>
+      <Section
+        title="Run history"
+        actions={
+          <span className="note" role="status">
+            {runs.data ? `${shown.length} of ${runs.data.total} shown` : ''}
+          </span>
+        }
+      >
+        <RunFilters value={f} onChange={setF} facets={facets.data} />
+        {facets.error && <ErrorNote error={facets.error} title="Filters" />}
+        {runs.error && <ErrorNote error={runs.error} />}
+        {!runs.data && !runs.error && <Loading label="Reading runs" />}
+        {runs.data && <RunTable runs={shown} checked={checked} onCheck={(id, on) => setChecked((c) => (on ? [...c, id] : c.filter((x) => x !== id)))} openId={openId} onOpen={(id) => setOpenId(id === openId ? undefined : id)} modelName={modelName} />}
+        <div className="runs-actions">
+          <button type="button" disabled={checked.length < 2 || checked.length > 20} onClick={() => setComparing([...checked])}>
+            Compare {checked.length >= 2 ? `${checked.length} runs` : 'runs'}
+          </button>
+          {checked.length > 0 && (
+            <button type="button" className="small" onClick={() => setChecked([])}>
+              Clear selection
+            </button>
+          )}
+          <span className="note">{checked.length < 2 ? 'Tick two or more runs to compare them.' : checked.length > 20 ? 'Compare at most 20 runs.' : ''}</span>
+        </div>
+      </Section>
+      {comparing && <ComparePanel runIds={comparing} />}
+      {openId && (
+        <RunDetail
+          key={openId}
+          runId={openId}
+          onDeleted={() => {
+            setChecked((c) => c.filter((x) => x !== openId));
+            setComparing((c) => (c?.includes(openId) ? undefined : c));
+            setOpenId(undefined);
+            runs.reload();
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+export const view: ViewDefinition = { id: 'runs', title: 'Runs', description: 'Every recorded run: filter, compare, export', component: RunsView };

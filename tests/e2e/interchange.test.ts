@@ -1,0 +1,66 @@
+/**
+ * Interchange view end to end (browser mode): a heads sweep started from the view runs as a
+ * 'patch' job, its heatmap appears, and clicking a cell shows the base and source tokens and
+ * the clean / patched / corrupt next-token distributions for one example.
+ */
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserSkipReason, buildUiOnce, launchChromium, screenshot, serveBrowserMode, watchPage, type ServedApp } from './harness.js';
+
+const skip = browserSkipReason();
+
+describe.skipIf(!!skip)(`Interchange view${skip ? ` (${skip})` : ''}`, () => {
+  let ui: string;
+  let app: ServedApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    ui = await buildUiOnce();
+    [app, browser] = await Promise.all([serveBrowserMode(ui), launchChromium()]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    if (ui) rmSync(dirname(ui), { recursive: true, force: true });
+  });
+
+  it('runs a head sweep and clicks a cell', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const watch = watchPage(page);
+    await page.goto(`${app.appUrl.split('#')[0]}#/interchange`);
+    await page.getByRole('heading', { level: 1, name: 'Interchange' }).waitFor();
+    await page.getByLabel('Pairs').fill('2');
+    await page.getByRole('button', { name: 'Run sweep' }).click();
+    // The view's own progress, then the heatmap of the finished run.
+    await page.getByRole('progressbar', { name: /patch heads ioi progress/ }).waitFor();
+    const heatmap = page.locator('svg[data-figure="heatmap"]').first();
+    await heatmap.waitFor({ timeout: 90_000 });
+    await expect.poll(() => page.getByTestId('ix-job-status').textContent()).toBe('done');
+    // 4 layers × 8 heads of demo-gpt2; the legend says which sign is which.
+    expect(await heatmap.locator('[data-cell]').count()).toBe(32);
+    expect(await page.locator('section[aria-label="Result"]').textContent()).toContain('restores the clean answer');
+    // L0H0 carries the name in the demo model's IOI circuit: the largest effect (see the CLI sweep).
+    await screenshot(page, 'interchange-head-sweep');
+    await heatmap.locator('[data-cell][data-row="0"][data-col="0"]').click();
+    await heatmap.locator('[data-locked][data-row="0"][data-col="0"]').waitFor();
+    const bars = page.locator('svg[role="img"][aria-label^="Next token: clean, patched (L0H0"]');
+    await bars.waitFor({ timeout: 60_000 });
+    const panel = page.getByLabel('Patched cell');
+    expect(await panel.getByRole('textbox', { name: 'base prompt' }).inputValue()).not.toBe('');
+    expect(await panel.textContent()).toContain('Base (corrupt)');
+    expect(await panel.textContent()).toContain('Source (clean)');
+    // Token strips show indices: "tok (0)".
+    expect(await panel.textContent()).toMatch(/\(0\)/);
+    await bars.scrollIntoViewIfNeeded();
+    await screenshot(page, 'interchange-cell');
+    await page.evaluate(() => (document.documentElement.dataset.theme = 'dark'));
+    await panel.scrollIntoViewIfNeeded();
+    await screenshot(page, 'interchange-cell-dark');
+    expect(watch.problems).toEqual([]);
+    await context.close();
+  }, 180_000);
+});
