@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts', 'tests/**/*.test.tsx'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     // Tensor work is CPU-bound; two cores, so two forks at most.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
