@@ -246,6 +246,12 @@ function findings(r: TaskRun): string[] {
     `  All ${r.all.parameters / (r.lofit.parameters / r.lofit.heads.length)} heads with step 2: ${pct(r.all.metric)}; ITI's shift ${pct(r.iti.metric)}, ITI's heads with step 2 ${pct(r.itiTuned)}; ` +
       `best other baseline ${best.method.toUpperCase()} ${pct(best.metric)} with ${best.parameters} parameters (LoFIT: ${r.lofit.parameters}).`,
   );
+  const lora = baseline(r, 'lora');
+  if (r.all.metric - r.base < 1.5 / r.sizes.test && lora.metric - r.base >= 0.05) {
+    out.push(
+      `  Even every head with step 2 does not help where LoRA does: a head offset is the same vector for every input (it folds into the output-projection bias), so it can push toward one answer but cannot pick a different answer per prompt, which LoRA's input-dependent update can.`,
+    );
+  }
   return out;
 }
 
