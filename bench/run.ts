@@ -12,6 +12,7 @@
  * Ours and the peer take turns workload by workload, so both see the same
  * machine load. Ratios are speed ratios: peer time ÷ our time (above 1: we are faster).
  */
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +73,8 @@ export interface BenchResults {
   growth?: Array<Record<string, unknown>>;
   store?: Record<string, unknown>;
   memory: Record<string, MemoryRow>;
+  /** Size the wasm heap grew to (it never shrinks; wasm32 stops at 4 GiB). */
+  wasmHeapBytes?: number;
   /** Speed ratios per workload: peer time ÷ our time (above 1: we are faster). */
   ratios: Record<string, number>;
   targets: Array<{ name: string; target: string; value: string; met: boolean }>;
@@ -98,6 +101,21 @@ interface DasFigures {
   tokens: number;
   batch: number;
   stepMs: Record<'none' | 'layers' | 'window', number>;
+}
+
+/** Runs a workload through bench/isolated.ts in a child process; its figures and memory come back as JSON. */
+function isolated<T>(name: string): Promise<{ result: T; memory: MemoryFigures }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', join(HERE, 'isolated.ts'), name, ...(smoke ? ['--smoke'] : [])], { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`${name} (own process) failed: ${String(stderr).trim().split('\n').slice(-3).join(' | ') || error.message}`));
+      resolve(JSON.parse(String(stdout).trim().split('\n').pop()!) as { result: T; memory: MemoryFigures });
+    });
+  });
+}
+
+function wasmHeapBytes(): number | undefined {
+  const b = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm : undefined;
+  return b?.HEAPU8?.length;
 }
 
 /** Prompt pairs over the synthetic tokenizer's words; each source changes three of them. */
@@ -157,6 +175,18 @@ async function main(): Promise<void> {
     return r;
   };
   const target = (name: string, t: string, value: string, met: boolean) => results.targets.push({ name, target: t, value, met });
+  /** Runs one section; a failure is recorded and the run goes on (a wasm abort leaves the backend unusable, so later sections fail too, but the figures so far are written). */
+  const section = async (name: string, f: () => Promise<void>) => {
+    const asked = name === 'ceiling' ? wanted('ceiling') || wanted('forward') : wanted(name);
+    if (!asked) return;
+    try {
+      await f();
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      results.notes.push(`${name}: failed: ${msg.split('\n')[0]}`);
+      console.error(`${name}: failed: ${e instanceof Error ? (e.stack ?? msg) : msg}`);
+    }
+  };
   const skipped = (name: string) => {
     results.notes.push(`${name}: bench/${name}.ts is not there; not measured`);
     console.log(`${name}: bench/${name}.ts not found; skipped`);
@@ -164,7 +194,7 @@ async function main(): Promise<void> {
 
   // ---- ceiling -------------------------------------------------------------
   let ceiling = NaN;
-  if (wanted('ceiling') || wanted('forward')) {
+  await section('ceiling', async () => {
     const shape: [number, number, number] = smoke ? [128, 256, 256] : [512, 768, 768];
     const mm = await benchMatmul({ shape, minMs: smoke ? 100 : 1500 });
     ceiling = mm.gflops;
@@ -172,7 +202,43 @@ async function main(): Promise<void> {
     const r = ratio('ceiling.matmul', p?.msPerRun, mm.msPerRun);
     results.ceiling = { shape, ours: { gflops: mm.gflops, msPerRun: mm.msPerRun, transposedGflops: mm.transposed.gflopsAfter, transposedGflopsStock: mm.transposed.gflopsBefore }, peer: p && { gflops: p.gflops, msPerRun: p.msPerRun }, ratio: r };
     console.log(`ceiling: matmul ${shape.join('×')}: ours ${f1(mm.gflops)} GFLOP/s (a×bᵀ ${f1(mm.transposed.gflopsAfter)}), PyTorch ${p ? f1(p.gflops) : '—'} GFLOP/s, ratio ${ratioText(r)}`);
-  }
+  });
+
+  // ---- DAS (bench/das.ts) ------------------------------------------------------
+  await section('das', async () => {
+    if (!existsSync(join(HERE, 'das.ts'))) skipped('das');
+    else {
+      // In a process of its own: it peaks near wasm's 4 GiB heap on GPT-2-small, which never shrinks.
+      const { result: df, memory } = await isolated<DasFigures>('das');
+      let p: { stepMs: number[]; peakRssBytes: number } | undefined;
+      if (peer) {
+        const dir = join(WORK, smoke ? 'gpt2-das-toy-random' : 'gpt2-small-random');
+        const vocab = df.shape.vocab;
+        const T = df.tokens;
+        const batches = Array.from({ length: Math.ceil(df.pairs / df.batch) }, (_, i) => {
+          const base = randomIds(vocab, df.batch, T, 20 + i);
+          const source = randomIds(vocab, df.batch, T, 40 + i);
+          const ones = base.map((r) => r.map(() => 1));
+          return { base, source, baseMask: ones, sourceMask: ones, basePositions: base.map(() => T - 1), sourcePositions: base.map(() => T - 1), targetPositions: base.map(() => [T - 1]), targets: base.map((_, b) => [(b + i) % 2]) };
+        });
+        p = await peer.ask('das', { model: dir, layer: df.layer, rank: df.dim, lr: 1e-3, batches, steps: batches.length + 1 });
+      }
+      const peerStep = p ? median(p.stepMs.slice(1)) : undefined;
+      const modes = ['none', 'layers', 'window'] as const;
+      const r = Object.fromEntries(modes.map((k) => [k, ratio(`das.step.${k === 'none' ? 'noCache' : k === 'layers' ? 'layerCache' : 'cachedPrefix'}`, peerStep, df.stepMs[k])]));
+      results.memory.das = { ours: memory, peer: p && { peakRssBytes: p.peakRssBytes } };
+      const what = `DAS step (lowrank k=${df.dim}, layer ${df.layer}/${df.shape.layers}, ${df.pairs} pairs × ${df.tokens} tokens, batch ${df.batch})`;
+      const label = { none: 'no cache', layers: 'layer cache', window: 'cached prefix' };
+      results.das = {
+        ...df,
+        peer: p && { stepMs: p.stepMs, medianStepMs: peerStep },
+        ratios: r,
+        rows: modes.map((k) => ({ workload: `${what}, ${label[k]}`, ours: `${f0(df.stepMs[k])} ms`, peer: peerStep !== undefined ? `${f0(peerStep)} ms` : undefined, ratio: r[k] })),
+      };
+      console.log(`das: ${what}: ours ${modes.map((k) => `${label[k]} ${f0(df.stepMs[k])} ms`).join(', ')}; PyTorch ${peerStep !== undefined ? f0(peerStep) : '—'} ms; ratios ${modes.map((k) => ratioText(r[k])).join(', ')}`);
+      if (r.window !== undefined) target('DAS step ≥ PyTorch (cached prefix)', '≥ 1×', ratioText(r.window), r.window >= 1);
+    }
+  });
 
   // ---- forward -------------------------------------------------------------
   const gpt2Shape: RandomGpt2Shape = smoke ? { layers: 2, heads: 4, width: 128, vocab: 512, positions: 128 } : GPT2_SMALL;
@@ -180,7 +246,7 @@ async function main(): Promise<void> {
   ensureRandomGpt2(gpt2Dir, gpt2Shape);
   let gpt2: LoadedModel | undefined;
   const gpt2Model = async () => (gpt2 ??= await loadModelFolder(gpt2Dir, { name: smoke ? 'gpt2-toy-random' : 'gpt2-small-random' }));
-  if (wanted('forward')) {
+  await section('forward', async () => {
     results.forward = [];
     const [B, T] = smoke ? [2, 16] : [8, 64];
     for (const name of ['gpt2-small', 'demo-gpt2', 'demo-llama']) {
@@ -203,10 +269,10 @@ async function main(): Promise<void> {
       if (name === 'gpt2-small' && !smoke) target('forward at ≥ 50% of the matmul ceiling', '≥ 50%', `${f0(100 * fraction)}%`, fraction >= 0.5);
       if (name !== 'gpt2-small') m.model.dispose();
     }
-  }
+  });
 
   // ---- ReFT ----------------------------------------------------------------
-  if (wanted('reft')) {
+  await section('reft', async () => {
     const m = await gpt2Model();
     const opts = smoke
       ? { examples: 8, tokens: 8, epochs: 2, batch: 4, layer: 1, rank: 4, modes: ['none', 'window'] as const }
@@ -229,10 +295,10 @@ async function main(): Promise<void> {
         `PyTorch ${peerEpoch !== undefined ? f0(peerEpoch) : '—'}; ratios ${ratioText(rNone)} no cache, ${ratioText(rWin)} cached prefix, ${ratioText(rFirst)} first epoch`,
     );
     if (rWin !== undefined) target('ReFT epoch ≥ PyTorch (cached prefix)', '≥ 1×', ratioText(rWin), rWin >= 1);
-  }
+  });
 
   // ---- LoFIT ---------------------------------------------------------------
-  if (wanted('lofit')) {
+  await section('lofit', async () => {
     const m = await openModel('demo-gpt2');
     const task = await loadTask('fact-edit');
     const train = task.splits.train.slice(0, smoke ? 8 : 64);
@@ -254,10 +320,10 @@ async function main(): Promise<void> {
     if (r1 !== undefined) target('LoFIT step 1 epoch ≥ PyTorch', '≥ 1×', ratioText(r1), r1 >= 1);
     if (r2 !== undefined) target('LoFIT step 2 epoch ≥ PyTorch', '≥ 1×', ratioText(r2), r2 >= 1);
     m.model.dispose();
-  }
+  });
 
-  // ---- patching and DAS (bench/patching.ts, bench/das.ts) -------------------
-  if (wanted('patching')) {
+  // ---- patching (bench/patching.ts) ------------------------------------------
+  await section('patching', async () => {
     const mod = await optionalModule<{ benchPatching: (o: { smoke?: boolean }) => Promise<PatchingFigures> }>('patching');
     if (!mod) skipped('patching');
     else {
@@ -318,45 +384,12 @@ async function main(): Promise<void> {
       if (rBatched !== undefined) target('per-head sweep (batched, one process) ≥ PyTorch', '≥ 1×', ratioText(rBatched), rBatched >= 1);
       if (rSharded !== undefined) target(`per-head sweep (batched, ${workers} worker processes) ≥ PyTorch`, '≥ 1×', ratioText(rSharded), rSharded >= 1);
     }
-  }
+  });
 
-  if (wanted('das')) {
-    const mod = await optionalModule<{ benchDas: (o: { smoke?: boolean }) => Promise<DasFigures> }>('das');
-    if (!mod) skipped('das');
-    else {
-      const { result: df, memory } = await withMemory(() => mod.benchDas({ smoke }));
-      let p: { stepMs: number[]; peakRssBytes: number } | undefined;
-      if (peer) {
-        const dir = join(WORK, smoke ? 'gpt2-das-toy-random' : 'gpt2-small-random');
-        const vocab = df.shape.vocab;
-        const T = df.tokens;
-        const batches = Array.from({ length: Math.ceil(df.pairs / df.batch) }, (_, i) => {
-          const base = randomIds(vocab, df.batch, T, 20 + i);
-          const source = randomIds(vocab, df.batch, T, 40 + i);
-          const ones = base.map((r) => r.map(() => 1));
-          return { base, source, baseMask: ones, sourceMask: ones, basePositions: base.map(() => T - 1), sourcePositions: base.map(() => T - 1), targetPositions: base.map(() => [T - 1]), targets: base.map((_, b) => [(b + i) % 2]) };
-        });
-        p = await peer.ask('das', { model: dir, layer: df.layer, rank: df.dim, lr: 1e-3, batches, steps: batches.length + 1 });
-      }
-      const peerStep = p ? median(p.stepMs.slice(1)) : undefined;
-      const modes = ['none', 'layers', 'window'] as const;
-      const r = Object.fromEntries(modes.map((k) => [k, ratio(`das.step.${k === 'none' ? 'noCache' : k === 'layers' ? 'layerCache' : 'cachedPrefix'}`, peerStep, df.stepMs[k])]));
-      results.memory.das = { ours: memory, peer: p && { peakRssBytes: p.peakRssBytes } };
-      const what = `DAS step (lowrank k=${df.dim}, layer ${df.layer}/${df.shape.layers}, ${df.pairs} pairs × ${df.tokens} tokens, batch ${df.batch})`;
-      const label = { none: 'no cache', layers: 'layer cache', window: 'cached prefix' };
-      results.das = {
-        ...df,
-        peer: p && { stepMs: p.stepMs, medianStepMs: peerStep },
-        ratios: r,
-        rows: modes.map((k) => ({ workload: `${what}, ${label[k]}`, ours: `${f0(df.stepMs[k])} ms`, peer: peerStep !== undefined ? `${f0(peerStep)} ms` : undefined, ratio: r[k] })),
-      };
-      console.log(`das: ${what}: ours ${modes.map((k) => `${label[k]} ${f0(df.stepMs[k])} ms`).join(', ')}; PyTorch ${peerStep !== undefined ? f0(peerStep) : '—'} ms; ratios ${modes.map((k) => ratioText(r[k])).join(', ')}`);
-      if (r.window !== undefined) target('DAS step ≥ PyTorch (cached prefix)', '≥ 1×', ratioText(r.window), r.window >= 1);
-    }
-  }
+
 
   // ---- tensor growth ---------------------------------------------------------
-  if (wanted('growth')) {
+  await section('growth', async () => {
     const m = await openModel('demo-gpt2');
     const task = await loadTask('fact-edit');
     const steps = smoke ? 20 : 1000;
@@ -367,17 +400,17 @@ async function main(): Promise<void> {
       target(`no tensor growth over ${g.steps} ${g.method} steps`, '0', String(g.growth), g.growth === 0 && g.after === g.before);
     }
     m.model.dispose();
-  }
+  });
 
   // ---- store -----------------------------------------------------------------
-  if (wanted('store')) {
+  await section('store', async () => {
     const { result: store, memory } = await withMemory(() => benchStore(undefined, smoke ? { runs: 50, runsWithMetrics: 10, steps: 100 } : {}));
     results.store = store as unknown as Record<string, unknown>;
     results.memory.store = { ours: memory };
     console.log(`store: ${store.runs} runs, ${store.metricPoints} metric points: list runs ${f2(store.listRuns.medianMs)} ms, one run's curves ${f2(store.getMetrics.medianMs)} ms (median; target < 50 ms each)`);
     target('store: list runs < 50 ms', '< 50 ms', `${f2(store.listRuns.medianMs)} ms`, store.listRuns.medianMs < 50);
     target("store: one run's curves < 50 ms", '< 50 ms', `${f2(store.getMetrics.medianMs)} ms`, store.getMetrics.medianMs < 50);
-  }
+  });
 
   gpt2?.model.dispose();
   peer?.close();
@@ -388,6 +421,7 @@ async function main(): Promise<void> {
   }
   console.log('targets:');
   for (const t of results.targets) console.log(`  ${t.met ? 'met ' : 'MISS'} ${t.name}: ${t.value} (target ${t.target})`);
+  results.wasmHeapBytes = wasmHeapBytes();
   const file = join(HERE, smoke ? 'results.smoke.json' : 'results.json');
   mkdirSync(HERE, { recursive: true });
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
@@ -397,7 +431,8 @@ async function main(): Promise<void> {
     writeFileSync(md, writeBenchmarksMd(results, existsSync(md) ? readFileSync(md, 'utf8') : ''));
     console.log('wrote BENCHMARKS.md');
   }
-  console.log(`bench took ${f0((performance.now() - t00) / 1000)} s; tensors left: ${tf.memory().numTensors}`);
+  const heap = wasmHeapBytes();
+  console.log(`bench took ${f0((performance.now() - t00) / 1000)} s; tensors left: ${tf.memory().numTensors}${heap ? `; wasm heap ${mib(heap)} (of at most 4096 MiB)` : ''}`);
 }
 
 main().then(
