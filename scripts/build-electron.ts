@@ -11,31 +11,22 @@
  *
  *   npx tsx scripts/build-electron.ts
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
+import { ESBUILD_BASE, exitWithBuildError, newestMtime, ROOT } from './build-renderer.js';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const MAIN_OUT = join(ROOT, 'dist-main');
 const OUTPUTS = ['electron/main.cjs', 'electron/preload.cjs', 'jobs/worker.mjs', 'api/compute-worker.mjs'].map((f) => join(MAIN_OUT, f));
 
-const common: BuildOptions = { bundle: true, platform: 'node', target: 'node20', sourcemap: false, legalComments: 'none', logLevel: 'silent' };
+const common: BuildOptions = { ...ESBUILD_BASE, platform: 'node', target: 'node20', sourcemap: false };
 
 /** CommonJS has no import.meta: give the bundled modules the file URL of the bundle itself. */
 const cjsImportMeta: BuildOptions = {
   define: { 'import.meta.url': '__subspace_import_meta_url', 'import.meta.dirname': '__dirname' },
   banner: { js: "const __subspace_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
 };
-
-function newestMtime(path: string): number {
-  if (!existsSync(path)) return 0;
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs;
-  for (const e of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, e)));
-  return newest;
-}
 
 /** Why the bundles need a build, or undefined when they are up to date. */
 export function electronBuildStale(): string | undefined {
@@ -67,10 +58,5 @@ const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(imp
 if (isMain) {
   buildElectron()
     .then((r) => console.log(`built ${OUTPUTS.map((f) => f.slice(ROOT.length + 1)).join(', ')} in ${r.ms} ms`))
-    .catch((e: unknown) => {
-      const errors = (e as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors;
-      if (errors?.length) for (const x of errors) console.error(`${x.location ? `${x.location.file}:${x.location.line}: ` : ''}${x.text}`);
-      else console.error(e instanceof Error ? e.message : String(e));
-      process.exit(1);
-    });
+    .catch(exitWithBuildError);
 }

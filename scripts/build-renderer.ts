@@ -11,18 +11,21 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type BuildOptions as EsbuildOptions } from 'esbuild';
 import { CONTENT_SECURITY_POLICY } from '../src-main/api/csp.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const RENDERER_SRC = join(ROOT, 'src-renderer');
 export const RENDERER_OUT = join(ROOT, 'dist-renderer');
+/** What every bundle of the project shares (this one and scripts/build-electron.ts's). */
+export const ESBUILD_BASE: EsbuildOptions = { bundle: true, legalComments: 'none', logLevel: 'silent' };
 /** Written last: its time is the build's time. */
 const STAMP = 'build-stamp.json';
 /** Source that the bundle includes from outside src-renderer (the contract's schemas). */
 const EXTRA_SOURCES = [join(ROOT, 'src-main', 'api'), join(ROOT, 'src-main', 'jobs', 'protocol.ts'), join(ROOT, 'src-main', 'engine', 'tasks', 'schema.ts'), join(ROOT, 'package.json')];
 
-function newestMtime(path: string): number {
+/** The newest modification time of a file or of anything under a folder (0 when it is missing). */
+export function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
   const st = statSync(path);
   if (!st.isDirectory()) return st.mtimeMs;
@@ -82,8 +85,8 @@ export async function buildRenderer(opts: BuildOptions = {}): Promise<{ outDir: 
   mkdirSync(tmp, { recursive: true });
   try {
     await build({
+      ...ESBUILD_BASE,
       entryPoints: { app: join(RENDERER_SRC, 'main.tsx') },
-      bundle: true,
       outdir: tmp,
       format: 'iife',
       platform: 'browser',
@@ -91,10 +94,8 @@ export async function buildRenderer(opts: BuildOptions = {}): Promise<{ outDir: 
       jsx: 'automatic',
       minify: !opts.dev,
       sourcemap: opts.dev ? 'inline' : false,
-      legalComments: 'none',
       define: { 'process.env.NODE_ENV': JSON.stringify(opts.dev ? 'development' : 'production'), global: 'globalThis' },
       loader: { '.svg': 'dataurl', '.png': 'dataurl', '.woff2': 'dataurl' },
-      logLevel: 'silent',
     });
     // Every view and chart bundles its CSS into app.css; the shell's own sheet comes first.
     if (!existsSync(join(tmp, 'app.css'))) writeFileSync(join(tmp, 'app.css'), '');
@@ -128,6 +129,14 @@ export async function ensureRenderer(opts: BuildOptions & { log?: (line: string)
   return outDir;
 }
 
+/** Prints esbuild's errors as `file:line: text` (or any other failure's message) and exits with 1. */
+export function exitWithBuildError(e: unknown): never {
+  const errors = (e as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors;
+  if (errors?.length) for (const x of errors) console.error(`${x.location ? `${x.location.file}:${x.location.line}: ` : ''}${x.text}`);
+  else console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+}
+
 const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 if (isMain) {
   const args = process.argv.slice(2);
@@ -138,10 +147,5 @@ if (isMain) {
       const size = (f: string) => `${f} ${(statSync(join(r.outDir, f)).size / 1024).toFixed(0)} KiB`;
       console.log(`built the UI into ${r.outDir} in ${r.ms} ms (${['app.js', 'app.css'].map(size).join(', ')})`);
     })
-    .catch((e: unknown) => {
-      const errors = (e as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors;
-      if (errors?.length) for (const x of errors) console.error(`${x.location ? `${x.location.file}:${x.location.line}: ` : ''}${x.text}`);
-      else console.error(e instanceof Error ? e.message : String(e));
-      process.exit(1);
-    });
+    .catch(exitWithBuildError);
 }

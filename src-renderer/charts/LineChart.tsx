@@ -2,7 +2,7 @@ import { useMemo, useRef, type ReactNode } from 'react';
 import { ChartFrame, type ChartExports } from './ChartFrame.js';
 import { rowsToCsv, type ExportFile } from './export.js';
 import { lineFigure, type LineSeries } from './line-figure.js';
-import { plotlyPng, plotlySvg, usePlotly } from './plotly.js';
+import { plotlyImageExports, usePlotly } from './plotly.js';
 import { useChartTheme, type ChartTheme } from './theme.js';
 
 export interface LineChartProps {
@@ -46,15 +46,8 @@ export function LineChart(props: LineChartProps) {
     name: props.exportName,
     csv: () => seriesCsv(series),
     json: () => ({ title, series: series.map((s) => ({ name: s.name, x: s.x ? [...s.x] : s.y.map((_, i) => i), y: [...s.y] })) }),
+    ...(plotly && plotlyImageExports(plotly, plotRef, height)),
   };
-  if (plotly) {
-    const drawn = () => {
-      if (!plotRef.current) throw new Error('the chart is not drawn yet');
-      return plotRef.current;
-    };
-    exports.png = () => plotlyPng(plotly, drawn(), height);
-    exports.svg = () => plotlySvg(plotly, drawn(), height);
-  }
   return (
     <ChartFrame kind="line-chart" title={title} subtitle={props.subtitle} controls={props.controls} legend={props.legend} exports={exports} onExport={props.onExport}>
       <div ref={bodyRef}>

@@ -1,7 +1,7 @@
 import { useMemo, useRef, type ReactNode } from 'react';
 import { ChartFrame, type ChartExports } from './ChartFrame.js';
 import { rowsToCsv, type ExportFile } from './export.js';
-import { plotlyPng, plotlySvg, usePlotly } from './plotly.js';
+import { plotlyImageExports, usePlotly } from './plotly.js';
 import { scatterFigure } from './scatter-figure.js';
 import { useChartTheme, type ChartTheme } from './theme.js';
 
@@ -41,15 +41,8 @@ export function Scatter(props: ScatterProps) {
     name: props.exportName,
     csv: () => rowsToCsv(['label', 'x', 'y', ...(text ? ['text'] : [])], x.map((xi, i) => [labels[i], xi, y[i], ...(text ? [text[i]] : [])])),
     json: () => ({ title, points: x.map((xi, i) => ({ label: labels[i], x: xi, y: y[i], ...(text ? { text: text[i] } : {}) })) }),
+    ...(plotly && plotlyImageExports(plotly, plotRef, height)),
   };
-  if (plotly && !built.problem) {
-    const drawn = () => {
-      if (!plotRef.current) throw new Error('the chart is not drawn yet');
-      return plotRef.current;
-    };
-    exports.png = () => plotlyPng(plotly, drawn(), height);
-    exports.svg = () => plotlySvg(plotly, drawn(), height);
-  }
   return (
     <ChartFrame kind="scatter" title={title} subtitle={props.subtitle} exports={built.problem ? undefined : exports} onExport={props.onExport}>
       <div ref={bodyRef}>

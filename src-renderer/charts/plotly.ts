@@ -67,14 +67,12 @@ export function usePlotly(ref: RefObject<HTMLDivElement | null>, figure: PlotlyF
   return { plotly, error };
 }
 
-/** PNG of a drawn plotly chart, at twice its size. */
-export async function plotlyPng(plotly: PlotlyApi, el: HTMLElement, height: number): Promise<Blob> {
-  const url = await plotly.toImage(el, { format: 'png', width: el.clientWidth || 800, height, scale: 2 });
-  return dataUrlToBlob(url);
-}
-
-/** SVG text of a drawn plotly chart. */
-export async function plotlySvg(plotly: PlotlyApi, el: HTMLElement, height: number): Promise<string> {
-  const url = await plotly.toImage(el, { format: 'svg', width: el.clientWidth || 800, height });
-  return dataUrlToBlob(url).text();
+/** PNG (at twice its size) and SVG of the chart drawn into `ref`, as ChartFrame's export menu wants them. */
+export function plotlyImageExports(plotly: PlotlyApi, ref: RefObject<HTMLDivElement | null>, height: number): { png: () => Promise<Blob>; svg: () => Promise<string> } {
+  const image = async (format: 'png' | 'svg') => {
+    const el = ref.current;
+    if (!el) throw new Error('the chart is not drawn yet');
+    return dataUrlToBlob(await plotly.toImage(el, { format, width: el.clientWidth || 800, height, ...(format === 'png' && { scale: 2 }) }));
+  };
+  return { png: () => image('png'), svg: async () => (await image('svg')).text() };
 }

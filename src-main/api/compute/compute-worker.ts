@@ -7,14 +7,14 @@
  * It starts the tensor backend once, keeps the last few models loaded, runs one
  * request at a time in arrival order and never opens the database.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../engine/backend/index.js';
 import { errorMessage, isSubspaceError, SubspaceError } from '../../engine/errors.js';
 import { resolveModelRef } from '../../engine/io/hf-cache.js';
-import { loadModelFolder, type LoadedModel } from '../../engine/io/model-folder.js';
+import { loadModelFolder, readModelSpec, weightIndex, type LoadedModel } from '../../engine/io/model-folder.js';
 import { modelContentHash } from '../../engine/io/model-hash.js';
-import { parameterCount, parseModelConfig } from '../../engine/model/config.js';
+import { parameterCount } from '../../engine/model/config.js';
 import { builtinModelsDir } from '../../engine/paths.js';
 import type { ComputeHello, ComputeOps, ComputeReply, ComputeRequest } from './ops.js';
 import { attention, generateBoth, logitLens, nextToken } from './playground.js';
@@ -45,42 +45,16 @@ function model(ref: string): Promise<LoadedModel> {
   return p;
 }
 
-function weightFiles(folder: string): string[] {
-  const index = join(folder, 'model.safetensors.index.json');
-  if (existsSync(index)) {
-    const raw = JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> };
-    if (!raw.weight_map || typeof raw.weight_map !== 'object') throw new SubspaceError('BAD_FILE', `${index}: no weight_map`, index);
-    return [...new Set(Object.values(raw.weight_map))].map((f) => join(folder, f));
-  }
-  const single = join(folder, 'model.safetensors');
-  if (!existsSync(single)) throw new SubspaceError('NOT_FOUND', `${folder}: no model.safetensors (or model.safetensors.index.json); a model folder needs config.json, model.safetensors and tokenizer.json`, 'path');
-  return [single];
-}
-
 type Impl = { [K in keyof ComputeOps]: (args: ComputeOps[K]['args']) => Promise<ComputeOps[K]['result']> | ComputeOps[K]['result'] };
 
 const ops: Impl = {
   backend: () => initBackend(),
   describeModel: ({ folder }) => {
     const found = resolveModelRef(folder, builtinModelsDir());
-    const cfgFile = join(found.folder, 'config.json');
-    if (!existsSync(cfgFile)) throw new SubspaceError('NOT_FOUND', `${found.folder}: no config.json; a model folder needs config.json, model.safetensors and tokenizer.json`, 'path');
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(cfgFile, 'utf8'));
-    } catch (e) {
-      throw new SubspaceError('BAD_FILE', `${cfgFile}: not valid JSON (${errorMessage(e)})`, 'path');
-    }
-    const s = parseModelConfig(raw, cfgFile);
+    const { spec } = readModelSpec(found.folder);
     if (!existsSync(join(found.folder, 'tokenizer.json'))) throw new SubspaceError('NOT_FOUND', `${found.folder}: no tokenizer.json; Subspace needs the model's tokenizer`, 'path');
-    const files = weightFiles(found.folder);
-    return {
-      name: found.name,
-      folder: found.folder,
-      contentHash: modelContentHash(found.folder, files),
-      spec: { family: s.family, modelType: s.modelType, nLayers: s.nLayers, nHeads: s.nHeads, nKvHeads: s.nKvHeads, dModel: s.dModel, dHead: s.dHead, dMlp: s.dMlp, vocabSize: s.vocabSize, maxPositions: s.maxPositions, positional: s.positional, norm: s.norm },
-      parameters: parameterCount(s),
-    };
+    const files = [...new Set(weightIndex(found.folder).values())];
+    return { name: found.name, folder: found.folder, contentHash: modelContentHash(found.folder, files), spec, parameters: parameterCount(spec) };
   },
   nextToken: async ({ model: ref, prompt, topK }) => {
     const m = await model(ref);

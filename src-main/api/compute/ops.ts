@@ -5,6 +5,7 @@
  * from handlers that validated the request against the contract already.
  */
 import type { BackendReport } from '../../engine/backend/index.js';
+import type { ModelSpec } from '../../engine/model/config.js';
 import type { DirectionOut, ExportFormat } from './run-files.js';
 import type { TokenText, TopToken } from './playground.js';
 import type { InterchangeCellArgs, InterchangeCellResult } from './interchange.js';
@@ -15,20 +16,7 @@ export interface ModelDescription {
   name: string;
   folder: string;
   contentHash: string;
-  spec: {
-    family: string;
-    modelType: string;
-    nLayers: number;
-    nHeads: number;
-    nKvHeads: number;
-    dModel: number;
-    dHead: number;
-    dMlp: number;
-    vocabSize: number;
-    maxPositions: number;
-    positional: string;
-    norm: string;
-  };
+  spec: ModelSpec;
   parameters: number;
 }
 

@@ -1,11 +1,12 @@
 /** Handlers for what there is to work with: models, tasks and datasets. */
-import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, extname, join, resolve } from 'node:path';
 import { errorMessage, SubspaceError } from '../../engine/errors.js';
 import { importDataset, type ImportFormat } from '../../engine/data/import.js';
 import { listCachedModels } from '../../engine/io/hf-cache.js';
-import { parameterCount, parseModelConfig } from '../../engine/model/config.js';
+import { readModelSpec } from '../../engine/io/model-folder.js';
+import { parameterCount } from '../../engine/model/config.js';
 import { builtinModelsDir } from '../../engine/paths.js';
 import { listTasks, loadTask, type LoadedTask } from '../../engine/tasks/registry.js';
 import type { TaskExample } from '../../engine/tasks/schema.js';
@@ -35,9 +36,8 @@ function architectureOf(d: Pick<ModelDescription, 'spec' | 'parameters'>): Archi
 
 /** A folder's summary from its config.json alone (cheap: no weights are read). */
 function summarise(name: string, source: ModelSummary['source'], folder: string): ModelSummary {
-  const file = join(folder, 'config.json');
   try {
-    const spec = parseModelConfig(JSON.parse(readFileSync(file, 'utf8')), file);
+    const { spec } = readModelSpec(folder);
     return { name, source, folder, architecture: architectureOf({ spec, parameters: parameterCount(spec) }) };
   } catch (e) {
     return { name, source, folder, architecture: null, error: errorMessage(e) };
@@ -63,7 +63,8 @@ function listModels(ctx: ApiContext): ModelSummary[] {
 }
 
 const taskCache = new Map<string, Promise<LoadedTask>>();
-function cachedTask(name: string): Promise<LoadedTask> {
+/** A built-in task, kept parsed for the next request (the views page through the same few). */
+export function cachedTask(name: string): Promise<LoadedTask> {
   let p = taskCache.get(name);
   if (!p) {
     p = loadTask(name);

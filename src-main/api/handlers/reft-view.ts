@@ -2,15 +2,14 @@
  * Handlers of the ReFT view: representations of a run's task projected on two
  * of its learned directions (the projection runs in the compute process).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { MANIFEST_FILE } from '../../engine/artifacts/native.js';
+import { readFileSync } from 'node:fs';
 import { errorMessage } from '../../engine/errors.js';
-import { loadTask } from '../../engine/tasks/registry.js';
 import type { TaskExample } from '../../engine/tasks/schema.js';
 import { inlineTaskSchema } from '../../jobs/protocol.js';
 import type { ApiContext } from '../context.js';
 import { ApiFailure, type Handlers } from '../dispatch.js';
+import { cachedTask } from './library.js';
+import { exportOf, requireRun } from './work.js';
 
 type Split = 'train' | 'dev' | 'test';
 
@@ -18,7 +17,7 @@ type Split = 'train' | 'dev' | 'test';
 async function runTaskSplit(config: Record<string, unknown>, split: Split, runId: string): Promise<{ name: string; examples: TaskExample[] }> {
   const task = (config.job as { task?: { builtin?: string; file?: string; name?: string } } | undefined)?.task;
   if (task?.builtin) {
-    const t = await loadTask(task.builtin);
+    const t = await cachedTask(task.builtin);
     return { name: t.manifest.name, examples: t.splits[split] };
   }
   if (task?.file) {
@@ -40,15 +39,12 @@ export function reftViewHandlers(ctx: ApiContext): Pick<Handlers, 'reft.projecti
   const { store, compute } = ctx;
   return {
     'reft.projections': async ({ runId, directions, split, limit }) => {
-      const run = store.getRun(runId);
-      if (!run) throw new ApiFailure('NOT_FOUND', `reft.projections: runId: no run with id "${runId}"`, 'runId');
+      const run = requireRun(store, runId, 'reft.projections');
       if (run.kind !== 'reft') throw new ApiFailure('BAD_ARGUMENT', `reft.projections: runId: run "${runId}" is a ${run.kind} run; projections need a ReFT run`, 'runId');
-      const manifest = store.listArtifacts(runId).find((a) => a.path.endsWith(`/${MANIFEST_FILE}`) || a.path.endsWith(`\\${MANIFEST_FILE}`));
-      if (!manifest || !existsSync(manifest.path)) throw new ApiFailure('NOT_FOUND', `reft.projections: runId: run "${runId}" has no exported intervention (yet)`, 'runId');
+      const { dir, model } = exportOf(store, run, 'reft.projections');
       const task = await runTaskSplit(run.config, split, runId);
       if (task.examples.length === 0) throw new ApiFailure('BAD_ARGUMENT', `reft.projections: split: task "${task.name}" has no ${split} examples; choose another split`, 'split');
-      const model = run.modelId ? store.getModel(run.modelId)?.folder : undefined;
-      const r = await compute.call('reftProjections', { dir: dirname(manifest.path), examples: task.examples.slice(0, limit), directions, ...(model && { model }) });
+      const r = await compute.call('reftProjections', { dir, examples: task.examples.slice(0, limit), directions, ...(model && { model }) });
       return { runId, task: task.name, split, ...r };
     },
   };

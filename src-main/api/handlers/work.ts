@@ -6,32 +6,29 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { MANIFEST_FILE } from '../../engine/artifacts/native.js';
 import { JOB_KINDS, type JobSpecInput } from '../../jobs/index.js';
-import type { Store } from '../../store/index.js';
+import type { Run, Store } from '../../store/index.js';
 import type { ApiContext } from '../context.js';
 import { ApiFailure, type Handlers } from '../dispatch.js';
 
 const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
-function requireRun(store: Store, runId: string, method: string) {
+export function requireRun(store: Store, runId: string, method: string): Run {
   const run = store.getRun(runId);
   if (!run) throw new ApiFailure('NOT_FOUND', `${method}: runId: no run with id "${runId}"`, 'runId');
   return run;
 }
 
-/** The native export folder a run wrote (the folder of its manifest artifact). */
-function exportFolderOf(store: Store, runId: string, method: string): string {
-  requireRun(store, runId, method);
-  const manifest = store.listArtifacts(runId).find((a) => a.path.endsWith(`/${MANIFEST_FILE}`) || a.path.endsWith(`\\${MANIFEST_FILE}`));
-  if (!manifest) throw new ApiFailure('NOT_FOUND', `${method}: runId: run "${runId}" has no exported intervention`, 'runId');
+/**
+ * The native export folder a run wrote (the folder of its manifest artifact), and the folder of
+ * the model it used (its export names the model only by name, which may not resolve).
+ */
+export function exportOf(store: Store, run: Run, method: string): { dir: string; model?: string } {
+  const manifest = store.listArtifacts(run.id).find((a) => a.path.endsWith(`/${MANIFEST_FILE}`) || a.path.endsWith(`\\${MANIFEST_FILE}`));
+  if (!manifest) throw new ApiFailure('NOT_FOUND', `${method}: runId: run "${run.id}" has no exported intervention`, 'runId');
   const dir = dirname(manifest.path);
-  if (!existsSync(join(dir, MANIFEST_FILE))) throw new ApiFailure('NOT_FOUND', `${method}: runId: the export of run "${runId}" is gone from ${dir}`, 'runId');
-  return dir;
-}
-
-/** The folder of the model a run used (its export names the model only by name, which may not resolve). */
-function modelFolderOf(store: Store, runId: string): string | undefined {
-  const modelId = store.getRun(runId)?.modelId;
-  return modelId ? store.getModel(modelId)?.folder : undefined;
+  if (!existsSync(join(dir, MANIFEST_FILE))) throw new ApiFailure('NOT_FOUND', `${method}: runId: the export of run "${run.id}" is gone from ${dir}`, 'runId');
+  const model = run.modelId ? store.getModel(run.modelId)?.folder : undefined;
+  return { dir, ...(model && { model }) };
 }
 
 /** Dot paths of an object's leaves (one level of nesting is enough for configs). */
@@ -87,8 +84,11 @@ export function workHandlers(
       let found: { dir: string; source: string } | undefined;
       if (intervention !== undefined) {
         if (existsSync(join(intervention, MANIFEST_FILE))) found = { dir: resolve(intervention), source: intervention };
-        else if (/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(intervention) && store.getRun(intervention)) found = { dir: exportFolderOf(store, intervention, 'playground.generate'), source: `run ${intervention}` };
-        else throw new ApiFailure('NOT_FOUND', `playground.generate: intervention: "${intervention}" is neither a run id nor an export folder (one holding ${MANIFEST_FILE})`, 'intervention');
+        else {
+          const run = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(intervention) ? store.getRun(intervention) : undefined;
+          if (!run) throw new ApiFailure('NOT_FOUND', `playground.generate: intervention: "${intervention}" is neither a run id nor an export folder (one holding ${MANIFEST_FILE})`, 'intervention');
+          found = { dir: exportOf(store, run, 'playground.generate').dir, source: `run ${intervention}` };
+        }
       }
       return compute.call('generate', { ...r, ...(found && { intervention: found }) });
     },
@@ -161,8 +161,7 @@ export function workHandlers(
       return { runs: rows, differingConfig, sharedMetrics };
     },
     'runs.export': async ({ runId, format, dir }) => {
-      const folder = exportFolderOf(store, runId, 'runs.export');
-      const model = modelFolderOf(store, runId);
+      const { dir: folder, model } = exportOf(store, requireRun(store, runId, 'runs.export'), 'runs.export');
       const r = await compute.call('exportRun', { dir: folder, format, out: resolve(dir), ...(model && { model }) });
       return { runId, format, method: r.method, out: r.out };
     },
@@ -178,8 +177,7 @@ export function workHandlers(
       return { runId, scores, selections };
     },
     'directions.get': async ({ runId, topK }) => {
-      const folder = exportFolderOf(store, runId, 'directions.get');
-      const model = modelFolderOf(store, runId);
+      const { dir: folder, model } = exportOf(store, requireRun(store, runId, 'directions.get'), 'directions.get');
       const r = await compute.call('directions', { dir: folder, topK, ...(model && { model }) });
       return { runId, ...r };
     },

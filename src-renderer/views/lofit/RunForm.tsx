@@ -2,7 +2,7 @@
 import { useState, type ReactNode } from 'react';
 import type { ApiResponse } from '../../../src-main/api/contract.js';
 import { api, ApiCallError } from '../../api/client.js';
-import { useApi } from '../../api/hooks.js';
+import { useApi, type ApiState } from '../../api/hooks.js';
 import { ErrorNote, Loading } from '../../app/ui.js';
 import { buildTask } from './task-input.js';
 
@@ -29,9 +29,9 @@ const FIELDS = ['model', 'task', 'k', 'l1', 'lrSelect', 'lrTune', 'epochs', 'see
 
 const num = (s: string): number | undefined => (s.trim() === '' ? undefined : Number(s));
 
-export function RunForm({ onStarted, busy }: { onStarted: (jobs: StartedJobs) => void; busy: boolean }) {
+/** `tasks` is the view's own tasks.list call, so the list is read once. */
+export function RunForm({ onStarted, busy, tasks }: { onStarted: (jobs: StartedJobs) => void; busy: boolean; tasks: ApiState<ApiResponse<'tasks.list'>> }) {
   const models = useApi('models.list', {});
-  const tasks = useApi('tasks.list', {});
   const [model, setModel] = useState('demo-gpt2');
   const [task, setTask] = useState('ioi');
   const [limit, setLimit] = useState('64');

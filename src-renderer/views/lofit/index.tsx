@@ -123,7 +123,7 @@ function LofitView() {
   return (
     <div>
       <Section title="Run LoFIT">
-        <RunForm onStarted={onStarted} busy={false} />
+        <RunForm onStarted={onStarted} busy={false} tasks={tasks} />
       </Section>
 
       {jobs.length > 0 && (
