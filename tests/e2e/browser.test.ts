@@ -3,43 +3,25 @@
  * Debian's Chromium. Skipped, with the reason in its name, where Chromium is
  * not installed.
  */
-import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { browserSkipReason, buildUiOnce, launchChromium, serveBrowserMode, watchPage, type ServedApp } from './harness.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { apiCall, browserSkipReason, browserSuite, TOY_MODEL } from './harness.js';
 import { toyTask } from '../helpers/toy-task.js';
 import { dataScenario, jobTrayScenario, modelsScenario } from './scenarios.js';
 
 const skip = browserSkipReason();
 if (skip) console.warn(`end-to-end tests of the browser mode (Chromium) ${skip}`);
-const TOY_MODEL = join(import.meta.dirname, '..', 'fixtures', 'reference', 'gpt2-tied');
 
 describe.skipIf(!!skip)(`browser mode in Chromium${skip ? ` (${skip})` : ''}`, () => {
-  let ui: string;
-  let app: ServedApp;
-  let browser: Browser;
+  const suite = browserSuite();
   let context: BrowserContext;
   let page: Page;
   let watch: { problems: string[] };
 
-  beforeAll(async () => {
-    ui = await buildUiOnce();
-    [app, browser] = await Promise.all([serveBrowserMode(ui), launchChromium()]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    if (ui) rmSync(dirname(ui), { recursive: true, force: true });
-  });
-
   beforeEach(async () => {
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    watch = watchPage(page);
-    const res = await page.goto(app.appUrl);
-    expect(res?.status()).toBe(200);
+    let response;
+    ({ context, page, watch, response } = await suite.open());
+    expect(response?.status()).toBe(200);
   });
 
   afterEach(async () => {
@@ -57,16 +39,16 @@ describe.skipIf(!!skip)(`browser mode in Chromium${skip ? ` (${skip})` : ''}`, (
   });
 
   it('shows a running job with progress, elapsed time and an estimate, and cancels it', async () => {
-    const start = async () => {
-      const res = await fetch(`${app.url}/api/jobs.start`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'x-subspace-token': app.token },
-        body: JSON.stringify({ kind: 'reft', model: TOY_MODEL, task: { name: 'toy', examples: toyTask(32, 1) }, config: { layers: [1], epochs: 500, batchSize: 8 }, name: 'toy reft' }),
-      });
-      const body = (await res.json()) as { ok: boolean; result: { jobId: string } };
-      expect(body.ok).toBe(true);
-      return body.result.jobId;
-    };
+    const start = async () =>
+      (
+        await apiCall<{ jobId: string }>(suite.app, 'jobs.start', {
+          kind: 'reft',
+          model: TOY_MODEL,
+          task: { name: 'toy', examples: toyTask(32, 1) },
+          config: { layers: [1], epochs: 500, batchSize: 8 },
+          name: 'toy reft',
+        })
+      ).jobId;
     await jobTrayScenario(page, start, 'browser-jobs-dark');
     expect(watch.problems).toEqual([]);
   });
@@ -88,6 +70,7 @@ describe.skipIf(!!skip)(`browser mode in Chromium${skip ? ` (${skip})` : ''}`, (
   });
 
   it('refuses requests without the token, and with a wrong one', async () => {
+    const { app } = suite;
     const call = (token?: string) =>
       fetch(`${app.url}/api/app.info`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(token !== undefined && { 'x-subspace-token': token }) }, body: '{}' });
     const none = await call();

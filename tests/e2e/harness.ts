@@ -8,13 +8,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { dirname, join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { buildRenderer } from '../../scripts/build-renderer.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CHROMIUM = process.env.SUBSPACE_E2E_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(ROOT, 'test-results', 'e2e');
+/** A two-layer GPT-2 fixture, small enough for jobs that finish in seconds. */
+export const TOY_MODEL = join(ROOT, 'tests', 'fixtures', 'reference', 'gpt2-tied');
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
 
 /** Why the browser-mode suite cannot run here, or undefined when it can. */
@@ -118,4 +121,64 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/** Calls one API method with the session token and returns its result; a refusal fails the test with the server's error. */
+export async function apiCall<T = any>(app: ServedApp, method: string, payload: unknown): Promise<T> {
+  const res = await fetch(`${app.url}/api/${method}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'x-subspace-token': app.token }, body: JSON.stringify(payload) });
+  const body = (await res.json()) as { ok: boolean; result: T; error?: unknown };
+  expect(body.ok, JSON.stringify(body.error)).toBe(true);
+  return body.result;
+}
+
+export interface OpenedPage {
+  context: BrowserContext;
+  page: Page;
+  watch: { problems: string[] };
+  response: Response | null;
+}
+
+export interface BrowserSuite {
+  readonly app: ServedApp;
+  readonly browser: Browser;
+  /** A fresh 1280×800 context on the app, at `hash` (e.g. '#/runs'), with its problems watched. */
+  open(hash?: string): Promise<OpenedPage>;
+}
+
+/**
+ * The shared setup of a browser-mode file, called inside its describe: builds
+ * the UI, serves it on a fresh data folder and launches Chromium before the
+ * tests, and stops and removes all of it after them.
+ */
+export function browserSuite(): BrowserSuite {
+  let ui: string | undefined;
+  let app: ServedApp | undefined;
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    ui = await buildUiOnce();
+    [app, browser] = await Promise.all([serveBrowserMode(ui), launchChromium()]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    if (ui) rmSync(dirname(ui), { recursive: true, force: true });
+  });
+
+  return {
+    get app() {
+      return app!;
+    },
+    get browser() {
+      return browser!;
+    },
+    async open(hash = '') {
+      const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      const watch = watchPage(page);
+      const response = await page.goto(`${app!.appUrl}${hash}`);
+      return { context, page, watch, response };
+    },
+  };
 }

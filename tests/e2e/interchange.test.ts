@@ -3,35 +3,16 @@
  * 'patch' job, its heatmap appears, and clicking a cell shows the base and source tokens and
  * the clean / patched / corrupt next-token distributions for one example.
  */
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserSkipReason, buildUiOnce, launchChromium, screenshot, serveBrowserMode, watchPage, type ServedApp } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { browserSkipReason, browserSuite, screenshot } from './harness.js';
 
 const skip = browserSkipReason();
 
 describe.skipIf(!!skip)(`Interchange view${skip ? ` (${skip})` : ''}`, () => {
-  let ui: string;
-  let app: ServedApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    ui = await buildUiOnce();
-    [app, browser] = await Promise.all([serveBrowserMode(ui), launchChromium()]);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    if (ui) rmSync(dirname(ui), { recursive: true, force: true });
-  });
+  const suite = browserSuite();
 
   it('runs a head sweep and clicks a cell', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    const watch = watchPage(page);
-    await page.goto(`${app.appUrl.split('#')[0]}#/interchange`);
+    const { context, page, watch } = await suite.open('#/interchange');
     await page.getByRole('heading', { level: 1, name: 'Interchange' }).waitFor();
     await page.getByLabel('Pairs').fill('2');
     await page.getByRole('button', { name: 'Run sweep' }).click();

@@ -6,10 +6,10 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserSkipReason, buildUiOnce, launchChromium, ROOT, screenshot, SCREENSHOTS, serveBrowserMode, watchPage, type ServedApp } from './harness.js';
+import { browserSkipReason, browserSuite, ROOT, screenshot, SCREENSHOTS } from './harness.js';
 
 const skip = browserSkipReason();
 if (skip) console.warn(`end-to-end tests of the LoFIT view ${skip}`);
@@ -31,29 +31,19 @@ async function fill(page: Page, label: string, value: string): Promise<void> {
 }
 
 describe.skipIf(!!skip)(`LoFIT view in Chromium${skip ? ` (${skip})` : ''}`, () => {
-  let ui: string;
-  let app: ServedApp;
-  let browser: Browser;
+  const suite = browserSuite();
   let out: string;
 
-  beforeAll(async () => {
-    ui = await buildUiOnce();
-    [app, browser] = await Promise.all([serveBrowserMode(ui), launchChromium()]);
+  beforeAll(() => {
     out = mkdtempSync(join(tmpdir(), 'subspace-lofit-export-'));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    if (ui) rmSync(dirname(ui), { recursive: true, force: true });
+  afterAll(() => {
     if (out) rmSync(out, { recursive: true, force: true });
   });
 
   it('runs LoFIT, shows layers × heads scores with the top K outlined, and exports files', { timeout: 180_000 }, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    const watch = watchPage(page);
-    await page.goto(`${app.appUrl.split('#')[0]}#/lofit`);
+    const { context, page, watch } = await suite.open('#/lofit');
     await page.getByRole('heading', { level: 1, name: 'LoFIT' }).waitFor({ timeout: TIMEOUT });
 
     await page.getByLabel('Model', { exact: true }).selectOption('demo-gpt2');

@@ -4,44 +4,19 @@
  * expected values come from the API's own answer for the same prompt, read
  * independently of the page, and from the causal mask's definition.
  */
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserSkipReason, buildUiOnce, launchChromium, screenshot, serveBrowserMode, watchPage, type ServedApp } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { apiCall, browserSkipReason, browserSuite, screenshot } from './harness.js';
 
 const skip = browserSkipReason();
 const TIMEOUT = 60_000;
 const PROMPT = 'The capital of Voland is';
 
-async function call<T>(app: ServedApp, method: string, payload: unknown): Promise<T> {
-  const res = await fetch(`${app.url}/api/${method}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'x-subspace-token': app.token }, body: JSON.stringify(payload) });
-  const body = (await res.json()) as { ok: boolean; result: T; error?: unknown };
-  expect(body.ok, JSON.stringify(body.error)).toBe(true);
-  return body.result;
-}
-
 describe.skipIf(!!skip)(`Playground view in Chromium${skip ? ` (${skip})` : ''}`, () => {
-  let ui: string;
-  let app: ServedApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    ui = await buildUiOnce();
-    [app, browser] = await Promise.all([serveBrowserMode(ui), launchChromium()]);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    if (ui) rmSync(dirname(ui), { recursive: true, force: true });
-  });
+  const suite = browserSuite();
 
   it('shows the next-token distribution and the attention pattern of a chosen head', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page: Page = await context.newPage();
-    const watch = watchPage(page);
-    await page.goto(`${app.appUrl}#/playground`);
+    const { app } = suite;
+    const { context, page, watch } = await suite.open('#/playground');
     await page.getByRole('heading', { level: 1, name: 'Playground' }).waitFor({ timeout: TIMEOUT });
 
     await page.getByLabel('Model').selectOption({ label: 'demo-gpt2' });
@@ -49,9 +24,9 @@ describe.skipIf(!!skip)(`Playground view in Chromium${skip ? ` (${skip})` : ''}`
     await page.getByRole('button', { name: 'Run' }).click();
 
     // The most likely token the page draws is the one the API reports for the same prompt.
-    const models = await call<{ models: { name: string; folder: string }[] }>(app, 'models.list', {});
+    const models = await apiCall<{ models: { name: string; folder: string }[] }>(app, 'models.list', {});
     const folder = models.models.find((m) => m.name === 'demo-gpt2')!.folder;
-    const expected = await call<{ tokens: { text: string }[]; top: { token: string; prob: number }[] }>(app, 'playground.nextToken', { model: folder, prompt: PROMPT, topK: 12 });
+    const expected = await apiCall<{ tokens: { text: string }[]; top: { token: string; prob: number }[] }>(app, 'playground.nextToken', { model: folder, prompt: PROMPT, topK: 12 });
     const bars = page.getByRole('img', { name: 'Next-token distribution' });
     await bars.waitFor({ timeout: TIMEOUT });
     const barsText = await bars.textContent();
@@ -81,7 +56,7 @@ describe.skipIf(!!skip)(`Playground view in Chromium${skip ? ` (${skip})` : ''}`
     await gen.getByRole('button', { name: 'Generate' }).click();
     const pair = gen.locator('figure.generation');
     await expect.poll(() => pair.count(), { timeout: TIMEOUT }).toBe(2);
-    const without = await call<{ without: { text: string } }>(app, 'playground.generate', { model: folder, prompt: PROMPT, maxTokens: 16 });
+    const without = await apiCall<{ without: { text: string } }>(app, 'playground.generate', { model: folder, prompt: PROMPT, maxTokens: 16 });
     expect((await pair.nth(0).locator('strong').innerText()).trim()).toBe(without.without.text.trim());
 
     await page.locator('.app-main').evaluate((el) => el.scrollTo(0, 0));

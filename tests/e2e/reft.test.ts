@@ -5,11 +5,10 @@
  * configuration (LoReFT rank r: r rows of R and r of W; one epoch of n train
  * examples in batches of b is ceil(n / b) steps), not from the app.
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserSkipReason, buildUiOnce, launchChromium, ROOT, screenshot, serveBrowserMode, watchPage, type ServedApp } from './harness.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { browserSkipReason, browserSuite, ROOT, screenshot } from './harness.js';
 
 const skip = browserSkipReason();
 const TIMEOUT = 90_000;
@@ -18,26 +17,10 @@ const RANK = 2;
 const BATCH = 48;
 
 describe.skipIf(!!skip)(`ReFT view in Chromium${skip ? ` (${skip})` : ''}`, () => {
-  let ui: string;
-  let app: ServedApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    ui = await buildUiOnce();
-    [app, browser] = await Promise.all([serveBrowserMode(ui), launchChromium()]);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    if (ui) rmSync(dirname(ui), { recursive: true, force: true });
-  });
+  const suite = browserSuite();
 
   it('trains a ReFT run, shows its progress to the end and its learned directions', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page: Page = await context.newPage();
-    const watch = watchPage(page);
-    await page.goto(`${app.appUrl}#/reft`);
+    const { context, page, watch } = await suite.open('#/reft');
     await page.getByRole('heading', { level: 1, name: 'ReFT' }).waitFor({ timeout: TIMEOUT });
 
     const form = page.getByRole('form', { name: 'ReFT run' });

@@ -2,38 +2,15 @@
  * Runs view end to end (browser mode): two small ReFT runs on the toy model, compared in the
  * view (final metrics, overlaid loss curves), then one deleted after its confirmation.
  */
-import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toyTask } from '../helpers/toy-task.js';
-import { browserSkipReason, buildUiOnce, launchChromium, screenshot, serveBrowserMode, watchPage, type ServedApp } from './harness.js';
+import { apiCall, browserSkipReason, browserSuite, screenshot, TOY_MODEL } from './harness.js';
 
 const skip = browserSkipReason();
-const TOY_MODEL = join(import.meta.dirname, '..', 'fixtures', 'reference', 'gpt2-tied');
 
 describe.skipIf(!!skip)(`Runs view${skip ? ` (${skip})` : ''}`, () => {
-  let ui: string;
-  let app: ServedApp;
-  let browser: Browser;
-
-  const call = async (method: string, payload: unknown) => {
-    const res = await fetch(`${app.url}/api/${method}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'x-subspace-token': app.token }, body: JSON.stringify(payload) });
-    const body = (await res.json()) as { ok: boolean; result: any; error?: unknown };
-    expect(body.ok, JSON.stringify(body.error)).toBe(true);
-    return body.result;
-  };
-
-  beforeAll(async () => {
-    ui = await buildUiOnce();
-    [app, browser] = await Promise.all([serveBrowserMode(ui), launchChromium()]);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    if (ui) rmSync(dirname(ui), { recursive: true, force: true });
-  });
+  const suite = browserSuite();
+  const call = (method: string, payload: unknown) => apiCall(suite.app, method, payload);
 
   it('compares two runs', async () => {
     const ids: string[] = [];
@@ -43,10 +20,7 @@ describe.skipIf(!!skip)(`Runs view${skip ? ` (${skip})` : ''}`, () => {
     }
     await expect.poll(async () => (await call('runs.list', { filters: { status: ['succeeded'] } })).total, { timeout: 90_000, interval: 500 }).toBe(2);
 
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    const watch = watchPage(page);
-    await page.goto(`${app.appUrl.split('#')[0]}#/runs`);
+    const { context, page, watch } = await suite.open('#/runs');
     await page.getByRole('heading', { level: 1, name: 'Runs' }).waitFor();
     await page.getByRole('checkbox', { name: 'Compare toy reft lr 0.01' }).check();
     await page.getByRole('checkbox', { name: 'Compare toy reft lr 0.05' }).check();
