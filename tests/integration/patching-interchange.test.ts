@@ -1,22 +1,13 @@
 import * as tf from '../../src-main/engine/tf.js';
-import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadModelFolder, type LoadedModel } from '../../src-main/engine/io/model-folder.js';
+import { describe, expect, it } from 'vitest';
+import type { LoadedModel } from '../../src-main/engine/io/model-folder.js';
 import { evaluateInterchange, interchangeForward, preparePairs, type PatchSite, type PromptTokens } from '../../src-main/engine/patching/index.js';
 import { seededRandom } from '../../src-main/engine/random.js';
 import type { TaskExample } from '../../src-main/engine/tasks/schema.js';
-import { maxAbsDiff, useTestBackend } from '../helpers/backend.js';
+import { maxAbsDiff } from '../helpers/backend.js';
+import { useReferenceModels } from '../helpers/patching-fixtures.js';
 
-const FIX = join(import.meta.dirname, '..', 'fixtures', 'reference');
-const models: Record<string, LoadedModel> = {};
-
-beforeAll(async () => {
-  await useTestBackend();
-  for (const name of ['gpt2-tied', 'llama-gqa']) models[name] = await loadModelFolder(join(FIX, name));
-});
-
-// Sweeps are long synchronous work: yield between tests so vitest's worker RPC replies get through.
-afterEach(() => new Promise<void>((done) => setImmediate(done)));
+const models = useReferenceModels();
 
 /** Random word prompts t3…t30; a role X on the word at `at`. */
 function words(rand: () => number, n: number): number[] {

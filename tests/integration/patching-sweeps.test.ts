@@ -1,54 +1,11 @@
 import * as tf from '../../src-main/engine/tf.js';
-import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadModelFolder, type LoadedModel } from '../../src-main/engine/io/model-folder.js';
+import { describe, expect, it } from 'vitest';
+import type { LoadedModel } from '../../src-main/engine/io/model-folder.js';
 import { flatValues, patchSweep, type SweepOptions } from '../../src-main/engine/patching/index.js';
-import { seededRandom } from '../../src-main/engine/random.js';
 import type { TaskExample } from '../../src-main/engine/tasks/schema.js';
-import { useTestBackend } from '../helpers/backend.js';
+import { useReferenceModels, wordPairExamples } from '../helpers/patching-fixtures.js';
 
-const FIX = join(import.meta.dirname, '..', 'fixtures', 'reference');
-const models: Record<string, LoadedModel> = {};
-
-beforeAll(async () => {
-  await useTestBackend();
-  for (const name of ['gpt2-tied', 'llama-gqa']) models[name] = await loadModelFolder(join(FIX, name));
-});
-
-// Sweeps are long synchronous work: yield between tests so vitest's worker RPC replies get through.
-afterEach(() => new Promise<void>((done) => setImmediate(done)));
-
-/**
- * Pairs of random word prompts with roles A (second word) and B (second to last).
- * `shift` makes sources longer or shorter than their bases, so roles sit at other indices.
- */
-function examples(n: number, seed: number, shift = false): TaskExample[] {
-  const rand = seededRandom(seed);
-  const word = () => `t${3 + Math.floor(rand() * 28)}`;
-  const text = (ws: string[]) => {
-    const at = (i: number) => ws.slice(0, i).reduce((a, w) => a + w.length + 1, 0);
-    const span = (i: number): [number, number] => [at(i), at(i) + ws[i].length];
-    return { prompt: ws.join(' '), roles: { A: span(1), B: span(ws.length - 2) } };
-  };
-  return Array.from({ length: n }, (_, i) => {
-    const base = Array.from({ length: 5 + (i % 3) }, word);
-    const source = base.map((w, j) => (j === 1 || j === base.length - 2 ? word() : w));
-    if (shift) source.splice(2, 0, ...(i % 2 === 0 ? [word(), word()] : []));
-    if (shift && i % 2 === 1) source.splice(2, 1);
-    const b = text(base);
-    const s = text(source);
-    return {
-      id: `toy-${i}`,
-      prompt: b.prompt,
-      completion: ' t40',
-      wrong: [' t42', ' t44'],
-      source: { prompt: s.prompt, completion: ' t41' },
-      roles: b.roles,
-      sourceRoles: s.roles,
-      counterfactual: { v: ' t43' },
-    };
-  });
-}
+const models = useReferenceModels();
 
 /** The batched sweep and the one-forward-per-patch sweep, value by value. */
 function compare(m: LoadedModel, ex: TaskExample[], opts: SweepOptions) {
@@ -72,7 +29,7 @@ function compare(m: LoadedModel, ex: TaskExample[], opts: SweepOptions) {
 describe.each(['gpt2-tied', 'llama-gqa'])('batched exact sweeps equal one forward per patch on %s', (name) => {
   it.each(['denoise', 'noise'] as const)('heads, resid, attn and mlp, %s', (direction) => {
     const m = models[name];
-    const ex = examples(4, 1);
+    const ex = wordPairExamples(4, 1);
     const L = m.spec.nLayers;
     const h = compare(m, ex, { kind: 'heads', direction });
     expect(h.exact.values).toHaveLength(L);
@@ -89,7 +46,7 @@ describe.each(['gpt2-tied', 'llama-gqa'])('batched exact sweeps equal one forwar
 
   it('heads per position, with sources of other lengths (positions by role)', () => {
     const m = models[name];
-    const ex = examples(4, 2, true);
+    const ex = wordPairExamples(4, 2, true);
     const per = compare(m, ex, { kind: 'heads', perPosition: true, positions: ['A', 'B', 'last'], heads: [0, 3], direction: 'noise', memoryMiB: 0.1 });
     expect(per.exact.values).toHaveLength(m.spec.nLayers);
     expect(per.exact.values[0]).toHaveLength(2);
@@ -99,7 +56,7 @@ describe.each(['gpt2-tied', 'llama-gqa'])('batched exact sweeps equal one forwar
 
   it('the residual stream before each block, by token index; every metric read from the answer rows equals the full-logit one', () => {
     const m = models[name];
-    const ex = examples(3, 3);
+    const ex = wordPairExamples(3, 3);
     const idx = compare(m, ex, { kind: 'resid', residSite: 'block_input', positions: 'index' });
     expect(idx.exact.site).toBe('block_input');
     expect(idx.exact.positions).toEqual(['0', '1', '2', '3', '4', '5', '6']);
@@ -108,7 +65,7 @@ describe.each(['gpt2-tied', 'llama-gqa'])('batched exact sweeps equal one forwar
     expect(norm.exact.corrupt).toBeCloseTo(0, 6);
     compare(m, ex, { kind: 'mlp', metric: 'prob', direction: 'noise', positions: ['B', 'last'] });
     compare(m, ex, { kind: 'heads', metric: 'prob', direction: 'noise', variable: 'v' });
-    const acc = compare(m, examples(12, 4), { kind: 'resid', metric: 'accuracy', positions: ['last'] });
+    const acc = compare(m, wordPairExamples(12, 4), { kind: 'resid', metric: 'accuracy', positions: ['last'] });
     for (const v of flatValues(acc.exact.values)) expect(Math.abs(v * 12 - Math.round(v * 12))).toBeLessThan(1e-9);
   });
 });

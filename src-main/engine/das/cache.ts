@@ -11,6 +11,7 @@
 import * as tf from '../tf.js';
 import { SubspaceError } from '../errors.js';
 import { KVCache, type Transformer } from '../model/transformer.js';
+import { padSequences } from '../patching/pairs.js';
 
 export type DasCacheMode = 'window' | 'layers' | 'none';
 export const DAS_CACHE_MODES: readonly DasCacheMode[] = ['window', 'layers', 'none'];
@@ -62,9 +63,7 @@ export class DasBaseCache {
     try {
       for (let s = 0; s < seqs.length; s += batchSize) {
         const chunk = seqs.slice(s, s + batchSize);
-        const T = Math.max(...chunk.map((x) => x.length));
-        const ids = chunk.map((x) => [...x, ...new Array(T - x.length).fill(pad)]);
-        const mask = chunk.map((x) => [...x.map(() => 1), ...new Array(T - x.length).fill(0)]);
+        const { ids, mask } = padSequences(chunk, pad);
         const kv = mode === 'window' ? new KVCache(spec.nLayers) : undefined;
         const r = model.forward({ inputIds: ids, attentionMask: mask }, { cache: kv, read: layers.map((layer) => ({ site: 'block_input' as const, layer })), ...(kv ? { logits: 'none' as const } : { stopBefore: lastLayer + 1 }) });
         chunk.forEach((x, k) => {

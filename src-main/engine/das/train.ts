@@ -11,9 +11,11 @@ import * as tf from '../tf.js';
 import { SubspaceError } from '../errors.js';
 import type { SubspaceTokenizer } from '../io/tokenizer.js';
 import type { ModelSpec } from '../model/config.js';
-import type { SiteName } from '../model/sites.js';
+import { siteKey, type SiteName } from '../model/sites.js';
 import type { SiteEdit, Transformer } from '../model/transformer.js';
 import { resolveComponent } from '../methods/reft.js';
+import { padIdOf } from '../patching/interchange.js';
+import { padSequences } from '../patching/pairs.js';
 import { ProgressClock, type RunHooks } from '../methods/progress.js';
 import { AdamW, warmupLinear } from '../train/optim.js';
 import { completionLoss, epochBatches, supervisedBatch, targetLogProbs } from '../train/supervised.js';
@@ -170,7 +172,6 @@ export function checkLayer(spec: ModelSpec, layer: number): void {
   }
 }
 
-const padOf = (spec: ModelSpec) => spec.padTokenId ?? spec.eosTokenIds[0] ?? 0;
 const firstN = <T>(xs: T[], n: number) => (n > 0 ? xs.slice(0, n) : xs);
 
 /** The tokenised pairs of a split, limited to n (0: all). */
@@ -184,18 +185,16 @@ export function dasItems(tok: SubspaceTokenizer, task: DasTask, split: 'train' |
  */
 export function sourceValues(model: Transformer, items: DasItem[], site: Pick<DasSite, 'site' | 'head'>, layers: number[], roles: string[], batchSize = 64): Map<string, tf.Tensor2D> {
   const parts = new Map<string, tf.Tensor2D[]>();
-  const pad = padOf(model.spec);
+  const pad = padIdOf(model);
   const stop = Math.max(...layers) + 1;
   for (let i = 0; i < items.length; i += batchSize) {
     const chunk = items.slice(i, i + batchSize);
-    const T = Math.max(...chunk.map((x) => x.source.length));
-    const ids = chunk.map((x) => [...x.source, ...new Array(T - x.source.length).fill(pad)]);
-    const mask = chunk.map((x) => [...x.source.map(() => 1), ...new Array(T - x.source.length).fill(0)]);
+    const { ids, mask, T } = padSequences(chunk.map((x) => x.source), pad);
     const reads = layers.map((layer) => ({ site: site.site, layer, head: site.head }));
     const r = model.forward({ inputIds: ids, attentionMask: mask }, { read: reads, stopBefore: stop });
     tf.tidy(() => {
       layers.forEach((layer) => {
-        const v = r.sites[siteKeyOf(site, layer)];
+        const v = r.sites[siteKey({ site: site.site, layer, head: site.head })];
         const width = v.shape[v.rank - 1]!;
         const flat = tf.reshape(v, [chunk.length * T, width]);
         for (const role of roles) {
@@ -213,10 +212,6 @@ export function sourceValues(model: Transformer, items: DasItem[], site: Pick<Da
     if (xs.length > 1) tf.dispose(xs);
   }
   return out;
-}
-
-function siteKeyOf(site: Pick<DasSite, 'site' | 'head'>, layer: number): string {
-  return site.head === undefined ? `${site.site}:${layer}` : `${site.site}:${layer}.${site.head}`;
 }
 
 /** What one site's training and scoring read: the pairs, their source values there, the frozen base computation. */
@@ -247,7 +242,7 @@ export function fittingCacheMode(spec: ModelSpec, mode: DasCacheMode, layers: nu
 /** The base cache for these pairs at these layers, or undefined for mode 'none'. */
 export function baseCache(model: Transformer, items: DasItem[], layers: number[], mode: DasCacheMode): DasBaseCache | undefined {
   if (mode === 'none') return undefined;
-  return new DasBaseCache(model, items.map(baseSequence), layers, mode, padOf(model.spec));
+  return new DasBaseCache(model, items.map(baseSequence), layers, mode, padIdOf(model));
 }
 
 /** The edit that interchanges the source rows into the base at each pair's role position. */
@@ -306,12 +301,10 @@ function cellsBatch(model: Transformer, data: DasCells, idx: number[]) {
     const b = data.cache.batch(rowsIdx, layer, edited);
     return { ids: b.ids, mask: b.mask, start: { layer, residual: b.residual }, cache: b.cache, shift: b.starts, edited, items, dispose: b.dispose };
   }
-  const seqs = items.map(baseSequence);
-  const T = Math.max(...seqs.map((x) => x.length));
-  const pad = padOf(model.spec);
+  const { ids, mask } = padSequences(items.map(baseSequence), padIdOf(model));
   return {
-    ids: seqs.map((x) => [...x, ...new Array(T - x.length).fill(pad)]),
-    mask: seqs.map((x) => [...x.map(() => 1), ...new Array(T - x.length).fill(0)]),
+    ids,
+    mask,
     start: undefined,
     cache: undefined,
     shift: items.map(() => 0),
@@ -452,7 +445,7 @@ export function fitDas(model: Transformer, site: DasSite, cfg: DasConfig, train:
 
 /** Per pair, the index of the best-scoring candidate (summed log-probability) with no intervention. */
 function ownChoices(model: Transformer, items: DasItem[], batchSize: number): number[] {
-  const pad = padOf(model.spec);
+  const pad = padIdOf(model);
   const chosen: number[] = [];
   for (let i = 0; i < items.length; i += batchSize) {
     const chunk = items.slice(i, i + batchSize);
@@ -534,7 +527,7 @@ export function interchangeAccuracyCells(model: Transformer, data: DasCells, int
       });
     } else {
       // Every (pair, candidate) as its own sequence, one site at a time; the edit sits inside the prompt.
-      const pad = padOf(model.spec);
+      const pad = padIdOf(model);
       const rows = idx.flatMap((j, k) => items[j].candidates.map((_, ci) => ({ j: k, ci })));
       const b = supervisedBatch(rows.map(({ j, ci }) => ({ prompt: items[idx[j]].base, completion: items[idx[j]].candidates[ci] })), pad);
       for (let c = 0; c < C; c++) {

@@ -56,8 +56,8 @@ function checkIndices(what: 'layer' | 'head', values: readonly number[] | undefi
 const KIND_SITE: Record<Exclude<SweepKind, 'resid' | 'heads'>, PatchableSite> = { attn: 'attention_output', mlp: 'mlp_output' };
 
 export function buildGrid(spec: ModelSpec, base: PaddedBatch, source: PaddedBatch, opts: GridOptions): Grid {
-  if (!(['heads', 'resid', 'attn', 'mlp'] as const).includes(opts.kind)) {
-    throw new SubspaceError('BAD_ARGUMENT', `unknown sweep '${String(opts.kind)}' (known: heads, resid, attn, mlp)`, 'sweep');
+  if (!SWEEP_KINDS.includes(opts.kind)) {
+    throw new SubspaceError('BAD_ARGUMENT', `unknown sweep '${String(opts.kind)}' (known: ${SWEEP_KINDS.join(', ')})`, 'sweep');
   }
   const residSite = opts.residSite ?? 'block_output';
   if (residSite !== 'block_output' && residSite !== 'block_input') {

@@ -122,9 +122,9 @@ export function interchangeForward(model: Transformer, base: readonly PromptToke
   }
 }
 
-/** Scores of one unpatched run at each row's last token. */
-export function runScores(model: Transformer, batch: PaddedBatch, readout: AnswerReadout, full: boolean, read: SiteRef[] = []): { scores: RowScore[]; sites: Record<string, tf.Tensor> } {
-  const r = model.forward({ inputIds: batch.ids, attentionMask: batch.mask }, { read, stopBefore: model.spec.nLayers });
+/** Scores of one run (unpatched, or with `edits`) at each row's last token. */
+export function runScores(model: Transformer, batch: PaddedBatch, readout: AnswerReadout, full: boolean, read: SiteRef[] = [], edits?: SiteEdit[]): { scores: RowScore[]; sites: Record<string, tf.Tensor> } {
+  const r = model.forward({ inputIds: batch.ids, attentionMask: batch.mask }, { read, edits, stopBefore: model.spec.nLayers });
   try {
     const rows = batch.lengths.map((_, b) => b);
     const { picked, lse } = readout.logits(r.residual!, batch.lengths.map((l) => l - 1), rows, full);
@@ -229,18 +229,12 @@ function interchangeScores(model: Transformer, pairs: PatchPair[], sites: readon
   try {
     const src = runScores(model, s, readout, true, sourceReads(patches));
     const unpatched = runScores(model, b, readout, true);
-    let out: ForwardResult | undefined;
     try {
       const edits = patches.map((p) => interchangeEdit(p, src.sites[p.key]));
-      out = model.forward({ inputIds: b.ids, attentionMask: b.mask }, { edits, stopBefore: model.spec.nLayers });
-      const rows = b.lengths.map((_, k) => k);
-      const { picked, lse } = readout.logits(out.residual!, b.lengths.map((l) => l - 1), rows, true);
-      const patched = readout.scores(picked.dataSync(), lse!.dataSync(), rows.length);
-      tf.dispose([picked, lse]);
+      const patched = runScores(model, b, readout, true, [], edits).scores;
       return direction === 'denoise' ? { patched, clean: src.scores, corrupt: unpatched.scores } : { patched, clean: unpatched.scores, corrupt: src.scores };
     } finally {
       tf.dispose(Object.values(src.sites));
-      if (out) tf.dispose([out.residual!, ...Object.values(out.sites)]);
     }
   } finally {
     disposePatches(patches);

@@ -1,6 +1,5 @@
 import { SubspaceError } from '../errors.js';
 import type { SubspaceTokenizer } from '../io/tokenizer.js';
-import { encodePair } from '../eval/score.js';
 import { rolePositions } from '../tasks/roles.js';
 import type { TaskExample } from '../tasks/schema.js';
 
@@ -41,8 +40,19 @@ export interface PairOptions {
   taskName?: string;
 }
 
-function firstToken(tok: SubspaceTokenizer, prompt: string, answer: string): number {
-  return encodePair(tok, prompt, answer).continuation[0];
+/** The first token of each answer text, encoded once however many examples name it. */
+function answerTokens(tok: SubspaceTokenizer): (answer: string) => number {
+  const seen = new Map<string, number>();
+  return (answer) => {
+    let id = seen.get(answer);
+    if (id === undefined) {
+      const ids = tok.encode(answer, { addSpecialTokens: false });
+      if (ids.length === 0) throw new SubspaceError('BAD_ARGUMENT', `completion encodes to no tokens: ${JSON.stringify(answer)}`, 'completion');
+      id = ids[0];
+      seen.set(answer, id);
+    }
+    return id;
+  };
 }
 
 /**
@@ -52,15 +62,16 @@ function firstToken(tok: SubspaceTokenizer, prompt: string, answer: string): num
 export function preparePairs(tok: SubspaceTokenizer, examples: readonly TaskExample[], opts: PairOptions = {}): PatchPair[] {
   const task = opts.taskName ? `task '${opts.taskName}'` : 'the task';
   if (examples.length === 0) throw new SubspaceError('BAD_ARGUMENT', `no examples to patch: ${task} gave an empty list`, 'examples');
+  const firstToken = answerTokens(tok);
   return examples.map((e) => {
     if (!e.source) {
       throw new SubspaceError('BAD_ARGUMENT', `example '${e.id}' of ${task} has no source prompt: patching needs a (base, source) pair for every example`, e.id);
     }
     const clean: PromptTokens = { ids: tok.encode(e.prompt), roles: rolePositions(tok, e.prompt, e.roles) };
     const corrupt: PromptTokens = { ids: tok.encode(e.source.prompt), roles: rolePositions(tok, e.source.prompt, e.sourceRoles) };
-    const answer = firstToken(tok, e.prompt, e.completion);
-    const sourceAnswer = firstToken(tok, e.source.prompt, e.source.completion);
-    const wrongs = e.wrong.map((w) => firstToken(tok, e.prompt, w));
+    const answer = firstToken(e.completion);
+    const sourceAnswer = firstToken(e.source.completion);
+    const wrongs = e.wrong.map((w) => firstToken(w));
     const wrong = sourceAnswer !== answer ? sourceAnswer : (wrongs.find((w) => w !== answer) ?? wrongs[0]);
     let counterfactual: number | undefined;
     if (opts.variable !== undefined) {
@@ -73,9 +84,9 @@ export function preparePairs(tok: SubspaceTokenizer, examples: readonly TaskExam
           'variable',
         );
       }
-      counterfactual = firstToken(tok, e.prompt, label);
+      counterfactual = firstToken(label);
     }
-    const cf = Object.values(e.counterfactual ?? {}).map((c) => firstToken(tok, e.prompt, c));
+    const cf = Object.values(e.counterfactual ?? {}).map((c) => firstToken(c));
     const candidates = [...new Set([answer, ...wrongs, sourceAnswer, ...cf])];
     return { id: e.id, clean, corrupt, answer, wrong, sourceAnswer, counterfactual, candidates };
   });
@@ -121,16 +132,19 @@ export interface PaddedBatch {
   T: number;
 }
 
-export function padBatch(prompts: readonly PromptTokens[], padId: number): PaddedBatch {
-  const lengths = prompts.map((p) => p.ids.length);
-  const T = Math.max(...lengths);
+/** Token sequences padded on the right to the longest, with the attention mask (1 on real tokens). */
+export function padSequences(seqs: readonly (readonly number[])[], padId: number): { ids: number[][]; mask: number[][]; T: number } {
+  const T = Math.max(...seqs.map((s) => s.length));
   return {
-    ids: prompts.map((p) => [...p.ids, ...new Array(T - p.ids.length).fill(padId)]),
-    mask: prompts.map((p) => [...p.ids.map(() => 1), ...new Array(T - p.ids.length).fill(0)]),
-    lengths,
-    roles: prompts.map((p) => p.roles),
+    ids: seqs.map((s) => [...s, ...new Array(T - s.length).fill(padId)]),
+    mask: seqs.map((s) => [...s.map(() => 1), ...new Array(T - s.length).fill(0)]),
     T,
   };
+}
+
+export function padBatch(prompts: readonly PromptTokens[], padId: number): PaddedBatch {
+  const { ids, mask, T } = padSequences(prompts.map((p) => p.ids), padId);
+  return { ids, mask, lengths: prompts.map((p) => p.ids.length), roles: prompts.map((p) => p.roles), T };
 }
 
 /** Which tokens to patch: 'all', or a list of token indices and role names. */

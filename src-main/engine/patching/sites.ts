@@ -1,22 +1,13 @@
 import * as tf from '../tf.js';
 import { SubspaceError } from '../errors.js';
 import type { ModelSpec } from '../model/config.js';
-import { validateSite, type SiteName } from '../model/sites.js';
+import { SITE_NAMES, isLayerSite, validateSite, type SiteName } from '../model/sites.js';
 import type { PositionSpec } from './pairs.js';
 
-/** Sites with a token axis that an interchange can swap (attention patterns and layerless sites cannot). */
-export const PATCHABLE_SITES = [
-  'block_input',
-  'attention_input',
-  'head_output',
-  'attention_output',
-  'mlp_input',
-  'mlp_hidden',
-  'mlp_output',
-  'block_output',
-] as const satisfies readonly SiteName[];
+/** Sites with a token axis that an interchange can swap: every layer site but attention patterns. */
+export type PatchableSite = Exclude<SiteName, 'embeddings' | 'final_norm' | 'logits' | 'attention_pattern'>;
 
-export type PatchableSite = (typeof PATCHABLE_SITES)[number];
+export const PATCHABLE_SITES: readonly PatchableSite[] = SITE_NAMES.filter((s): s is PatchableSite => isLayerSite(s) && s !== 'attention_pattern');
 
 /** An orthonormal basis [width, k] of the subspace to swap, as nested arrays or a tensor. */
 export type SubspaceBasis = number[][] | tf.Tensor2D;
