@@ -66,13 +66,17 @@ export class RunRecorder {
     this.pending = [];
   }
 
+  /** Records one written file as an artifact, with its size and checksum. */
+  artifact(path: string, kind: string): void {
+    const bytes = readFileSync(path);
+    this.store.addArtifact({ runId: this.runId, kind, path, sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+  }
+
   /** Records every file of an output folder as an artifact. */
   artifacts(dir: string, kind: string): void {
     for (const f of readdirSync(dir)) {
       const path = join(dir, f);
-      if (!statSync(path).isFile()) continue;
-      const bytes = readFileSync(path);
-      this.store.addArtifact({ runId: this.runId, kind, path, sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+      if (statSync(path).isFile()) this.artifact(path, kind);
     }
   }
 

@@ -10,7 +10,7 @@ import type { LoadedModel } from '../../engine/io/model-folder.js';
 import type { SubspaceTokenizer } from '../../engine/io/tokenizer.js';
 import { interchangeForward, type PatchableSite, type PromptTokens } from '../../engine/patching/index.js';
 import { loadTask } from '../../engine/tasks/registry.js';
-import { rolePositions } from '../../engine/tasks/roles.js';
+import { encodeWithRoles } from '../../engine/tasks/roles.js';
 
 export interface InterchangeSiteArg {
   site: PatchableSite;
@@ -58,6 +58,11 @@ export interface InterchangeCellResult {
 }
 
 /** Softmax of one row, its top k, and any `extra` ids wherever they rank. */
+/** Tokens of a prompt the user edited, with the roles every prompt has. */
+function editedTokens(ids: number[]): { ids: number[]; roles: Record<string, number> } {
+  return { ids, roles: { first: 0, last: ids.length - 1 } };
+}
+
 function topOf(tok: SubspaceTokenizer, logits: Float32Array, k: number, extra: number[]): ProbToken[] {
   let max = -Infinity;
   for (const v of logits) max = Math.max(max, v);
@@ -93,11 +98,11 @@ export async function interchangeCell(m: LoadedModel, a: InterchangeCellArgs): P
   const side = (run: 'clean' | 'corrupt', edited: string | undefined, field: string): SideOut & { ids: number[] } => {
     const original = run === 'clean' ? ex.prompt : ex.source!.prompt;
     const prompt = edited ?? original;
-    const ids = tok.encode(prompt);
+    const isEdited = edited !== undefined && edited !== original;
+    // An edited prompt keeps only first and last: the task's spans describe the original.
+    const { ids, roles } = isEdited ? editedTokens(tok.encode(prompt)) : encodeWithRoles(tok, prompt, run === 'clean' ? ex.roles : ex.sourceRoles);
     if (ids.length === 0) throw new SubspaceError('BAD_ARGUMENT', `${field}: encodes to no tokens`, field);
     if (ids.length > m.spec.maxPositions) throw new SubspaceError('BAD_ARGUMENT', `${field}: ${ids.length} tokens, but ${m.name} takes at most ${m.spec.maxPositions}`, field);
-    const isEdited = edited !== undefined && edited !== original;
-    const roles = isEdited ? { first: 0, last: ids.length - 1 } : rolePositions(tok, prompt, run === 'clean' ? ex.roles : ex.sourceRoles);
     return { run, prompt, tokens: tok.tokenStrings(ids), roles, edited: isEdited, ids };
   };
   const base = side(denoise ? 'corrupt' : 'clean', a.basePrompt, 'basePrompt');

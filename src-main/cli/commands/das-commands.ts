@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { SubspaceError } from '../../engine/errors.js';
@@ -32,11 +31,6 @@ export function formatHeatmap(r: Pick<DasSearchResult, 'layers' | 'positions' | 
   const rows = r.layers.map((l, i) => [`L${l}`, ...r.iia[i].map((v, j) => `${pct(v)}${l === r.best.layer && r.positions[j] === r.best.position ? '*' : ' '}`)]);
   const widths = head.map((_, i) => Math.max(...[head, ...rows].map((row) => row[i].length)));
   return [head, ...rows].map((row) => row.map((c, i) => c.padStart(widths[i] + (i ? 1 : 0))).join(' ')).join('\n');
-}
-
-function recordFile(rec: RunRecorder, path: string, kind: string): void {
-  const bytes = readFileSync(path);
-  rec.store.addArtifact({ runId: rec.runId, kind, path, sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
 }
 
 export function registerDasCommands(program: Command): void {
@@ -93,7 +87,7 @@ export function registerDasCommands(program: Command): void {
           const r = searchDas(m.model, m.tokenizer!, task, cfg, { onProgress: rec.listener(listen('das search')) });
           mkdirSync(dirname(o.out), { recursive: true });
           writeFileSync(o.out, JSON.stringify({ model: m.name, backend: backend.backend, ...r }, null, 2) + '\n');
-          recordFile(rec, o.out, 'das-search');
+          rec.artifact(o.out, 'das-search');
           return r;
         });
         if (o.json) printJson({ run: rec.runId, out: o.out, model: m.name, backend: backend.backend, ...result });

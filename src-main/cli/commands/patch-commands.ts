@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SubspaceError } from '../../engine/errors.js';
@@ -128,8 +127,7 @@ export function registerPatchCommands(program: Command): void {
         const text = JSON.stringify(doc, null, 2) + '\n';
         mkdirSync(dirname(out), { recursive: true });
         writeFileSync(out, text);
-        const bytes = readFileSync(out);
-        rec.store.addArtifact({ runId: rec.runId, kind: 'patch', path: out, sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+        rec.artifact(out, 'patch');
         return doc;
       });
       if (o.json) printJson({ out, ...summary });

@@ -5,7 +5,7 @@
  */
 import { SubspaceError } from '../errors.js';
 import type { SubspaceTokenizer } from '../io/tokenizer.js';
-import { BUILTIN_ROLES, rolePositions } from '../tasks/roles.js';
+import { BUILTIN_ROLES, encodeWithRoles } from '../tasks/roles.js';
 import type { TaskExample } from '../tasks/schema.js';
 
 /** What DAS needs to know of a task: its name, causal variables, roles and examples. */
@@ -75,8 +75,8 @@ export function prepareDasItems(tok: SubspaceTokenizer, examples: TaskExample[],
     if (!ex.source) throw new SubspaceError('BAD_ARGUMENT', `example ${ex.id} of ${what} has no source prompt: DAS needs (base, source) pairs`, 'source');
     const label = ex.counterfactual?.[variable];
     if (label === undefined) throw new SubspaceError('BAD_ARGUMENT', `example ${ex.id} of ${what} has no counterfactual label for variable '${variable}'`, 'counterfactual');
-    const basePositions = rolePositions(tok, ex.prompt, ex.roles);
-    const sourcePositions = rolePositions(tok, ex.source.prompt, ex.sourceRoles);
+    const { ids: base, roles: basePositions } = encodeWithRoles(tok, ex.prompt, ex.roles);
+    const { ids: source, roles: sourcePositions } = encodeWithRoles(tok, ex.source.prompt, ex.sourceRoles);
     for (const role of roles) {
       if (basePositions[role] === undefined) throw new SubspaceError('BAD_ARGUMENT', `example ${ex.id} of ${what} does not mark role '${role}' in its prompt`, 'roles');
       if (sourcePositions[role] === undefined) throw new SubspaceError('BAD_ARGUMENT', `example ${ex.id} of ${what} does not mark role '${role}' in its source prompt`, 'sourceRoles');
@@ -85,8 +85,8 @@ export function prepareDasItems(tok: SubspaceTokenizer, examples: TaskExample[],
     for (const t of [ex.completion, ...ex.wrong, label]) if (!texts.includes(t)) texts.push(t);
     return {
       id: ex.id,
-      base: tok.encode(ex.prompt),
-      source: tok.encode(ex.source.prompt),
+      base,
+      source,
       basePositions,
       sourcePositions,
       label: answer(label),

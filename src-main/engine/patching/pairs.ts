@@ -1,6 +1,6 @@
 import { SubspaceError } from '../errors.js';
 import type { SubspaceTokenizer } from '../io/tokenizer.js';
-import { rolePositions } from '../tasks/roles.js';
+import { encodeWithRoles } from '../tasks/roles.js';
 import type { TaskExample } from '../tasks/schema.js';
 
 /** A tokenised prompt and the token positions of its named roles (always `first` and `last`). */
@@ -67,8 +67,8 @@ export function preparePairs(tok: SubspaceTokenizer, examples: readonly TaskExam
     if (!e.source) {
       throw new SubspaceError('BAD_ARGUMENT', `example '${e.id}' of ${task} has no source prompt: patching needs a (base, source) pair for every example`, e.id);
     }
-    const clean: PromptTokens = { ids: tok.encode(e.prompt), roles: rolePositions(tok, e.prompt, e.roles) };
-    const corrupt: PromptTokens = { ids: tok.encode(e.source.prompt), roles: rolePositions(tok, e.source.prompt, e.sourceRoles) };
+    const clean: PromptTokens = encodeWithRoles(tok, e.prompt, e.roles);
+    const corrupt: PromptTokens = encodeWithRoles(tok, e.source.prompt, e.sourceRoles);
     const answer = firstToken(e.completion);
     const sourceAnswer = firstToken(e.source.completion);
     const wrongs = e.wrong.map((w) => firstToken(w));

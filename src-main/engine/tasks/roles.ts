@@ -17,6 +17,11 @@ export const BUILTIN_ROLES = ['first', 'last'] as const;
  * position inside the full prompt.
  */
 export function rolePositions(tok: SubspaceTokenizer, prompt: string, spans: RoleSpans | undefined): Record<string, number> {
+  return encodeWithRoles(tok, prompt, spans).roles;
+}
+
+/** A prompt's ids (`tok.encode(prompt)`) and its role positions, encoding the prompt once. */
+export function encodeWithRoles(tok: SubspaceTokenizer, prompt: string, spans: RoleSpans | undefined): { ids: number[]; roles: Record<string, number> } {
   const full = tok.encode(prompt);
   if (full.length === 0) throw new SubspaceError('BAD_ARGUMENT', 'rolePositions: the prompt encodes to no tokens.', 'prompt');
   const out: Record<string, number> = { first: 0, last: full.length - 1 };
@@ -37,7 +42,7 @@ export function rolePositions(tok: SubspaceTokenizer, prompt: string, spans: Rol
     const pos = common === prefix.length ? common - 1 : Math.min(common, full.length - 1);
     out[role] = Math.max(0, pos);
   }
-  return out;
+  return { ids: full, roles: out };
 }
 
 /**
