@@ -35,6 +35,7 @@ import { evaluateExamples, type EvalResult } from '../eval/evaluate.js';
 import { AdamW, warmupLinear } from '../train/optim.js';
 import { completionLoss, encodeExamples, epochBatches, PrefixCache, supervisedBatch, targetLogProbs } from '../train/supervised.js';
 import { ProgressClock, type RunHooks } from './progress.js';
+import { BestEpoch, higherScore, restoreVariables, snapshotVariables } from './best-epoch.js';
 import { dpoLoss, preferenceBatch, referenceLogProbs, requirePreferences } from './dpo.js';
 import { gaussianArray, rankHeads, resolveK, validateHeads, type HeadRef, type KSpec } from './heads.js';
 
@@ -201,9 +202,7 @@ function runLoop(model: Transformer, tok: SubspaceTokenizer, data: { train: Task
     const warmup = Math.round(total * cfg.warmupRatio);
     const clock = new ProgressClock(hooks, t.phase, total);
     const metric = (r: EvalResult) => (cfg.loss === 'dpo' ? r.preferCorrect : r.accuracy);
-    let best = -Infinity;
-    let bestState: Float32Array[] | undefined;
-    let sinceBest = 0;
+    const tracker = new BestEpoch<number, Float32Array[]>(higherScore, cfg.patience, t.keepBest ? () => snapshotVariables(t.vars) : undefined);
     let step = 0;
     for (let epoch = 0; epoch < cfg.epochs; epoch++) {
       const t0 = performance.now();
@@ -238,21 +237,17 @@ function runLoop(model: Transformer, tok: SubspaceTokenizer, data: { train: Task
         if (r.mc2 !== undefined) rec.mc2 = r.mc2;
         out.dev.push(rec);
         clock.tick(step, { devAccuracy: r.accuracy, devPreferCorrect: r.preferCorrect, epoch });
-        if (metric(r) > best) {
-          best = metric(r);
-          out.bestEpoch = epoch;
-          if (t.keepBest) bestState = t.vars.map((v) => (v.dataSync() as Float32Array).slice());
-          sinceBest = 0;
-        } else if (cfg.patience > 0 && ++sinceBest >= cfg.patience) {
+        const stop = tracker.record(epoch, metric(r));
+        out.bestEpoch = tracker.bestEpoch;
+        if (stop) {
           out.stoppedEarly = true;
           break;
         }
       }
     }
     out.steps = step;
-    if (bestState && out.bestEpoch !== out.dev.length - 1) {
-      tf.tidy(() => t.vars.forEach((v, i) => v.assign(tf.tensor(bestState![i], v.shape))));
-    }
+    const bestState = tracker.toRestore(out.dev.length);
+    if (bestState) restoreVariables(t.vars, bestState);
   } finally {
     opt.dispose();
     cache?.dispose();
@@ -299,6 +294,18 @@ export function lofitSelect(model: Transformer, tok: SubspaceTokenizer, data: { 
   } finally {
     tf.dispose(vars);
   }
+}
+
+/** [layers][heads] with 1 at the given heads and 0 elsewhere: the score matrix of a selection made without step 1. */
+export function markHeads(spec: { nLayers: number; nHeads: number }, heads: HeadRef[]): number[][] {
+  const scores = Array.from({ length: spec.nLayers }, () => new Array<number>(spec.nHeads).fill(0));
+  for (const [l, h] of heads) scores[l][h] = 1;
+  return scores;
+}
+
+/** A head selection from elsewhere (step 1 skipped) in the shape of a step-1 result, with nothing trained. */
+export function givenSelection(config: LofitSelectConfig, scores: number[][], ranked: HeadRef[], selected: HeadRef[]): LofitSelectResult {
+  return { loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], steps: 0, scores, ranked, selected, k: selected.length, scales: [], meanAbsScale: 0, parameters: 0, config };
 }
 
 /**

@@ -11,6 +11,7 @@ import { evaluateExamples, type EvalResult } from '../eval/evaluate.js';
 import { AdamW, warmupLinear, type AdamWState } from '../train/optim.js';
 import { completionLoss, encodeExamples, epochBatches, PrefixCache, supervisedBatch, WindowCache } from '../train/supervised.js';
 import { ProgressClock, type RunHooks } from './progress.js';
+import { BestEpoch } from './best-epoch.js';
 
 export interface ReftConfig {
   type: string;
@@ -279,9 +280,7 @@ export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { tr
   const warmup = Math.round(total * cfg.warmupRatio);
   const clock = new ProgressClock(hooks, 'reft', total);
   const result: ReftResult = { interventions: placed, config: cfg, parameters: placed.reduce((a, p) => a + p.intervention.parameterCount(), 0), loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], cachedPrefixLayer: cacheLayer, cacheMode: mode };
-  let best = -Infinity;
-  let bestState: TensorState[] | undefined;
-  let sinceBest = 0;
+  const tracker = new BestEpoch<ReftResult['dev'][number], TensorState[]>(devImproves, cfg.patience, () => placed.map((p) => p.intervention.state()));
   let step = 0;
   let startEpoch = 0;
   let startBatch = 0;
@@ -300,10 +299,10 @@ export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { tr
       dev: result.dev.map((d) => ({ ...d })),
       epochMs: result.epochMs.slice(),
       epochElapsedMs,
-      best,
-      bestEpoch: result.bestEpoch,
-      sinceBest,
-      bestState: bestState?.map((st) => ({ ...st })),
+      best: tracker.best?.accuracy ?? -Infinity,
+      bestEpoch: tracker.bestEpoch,
+      sinceBest: tracker.sinceBest,
+      bestState: tracker.bestState?.map((st) => ({ ...st })),
     });
   };
   try {
@@ -315,10 +314,10 @@ export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { tr
       result.loss = resume.loss.map((l) => ({ ...l }));
       result.dev = resume.dev.map((d) => ({ ...d }));
       result.epochMs = resume.epochMs.slice();
-      result.bestEpoch = resume.bestEpoch;
-      best = resume.best;
-      sinceBest = resume.sinceBest;
-      bestState = resume.bestState;
+      result.bestEpoch = tracker.bestEpoch = resume.bestEpoch;
+      tracker.best = result.dev.find((d) => d.epoch === resume.bestEpoch);
+      tracker.sinceBest = resume.sinceBest;
+      tracker.bestState = resume.bestState;
       step = savedAt = resume.step;
       startEpoch = resume.epoch;
       startBatch = resume.batch;
@@ -364,14 +363,12 @@ export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { tr
       result.epochMs.push(performance.now() - t0);
       if (data.dev.length > 0) {
         const r = evaluateReft(model, tok, data.dev, cfg, placed);
-        result.dev.push({ epoch, accuracy: r.accuracy, meanLogitDiff: r.meanLogitDiff });
+        const rec = { epoch, accuracy: r.accuracy, meanLogitDiff: r.meanLogitDiff };
+        result.dev.push(rec);
         clock.tick(step, { devAccuracy: r.accuracy, epoch });
-        if (devImproves(r, result.dev.find((d) => d.epoch === result.bestEpoch))) {
-          best = r.accuracy;
-          result.bestEpoch = epoch;
-          bestState = placed.map((p) => p.intervention.state());
-          sinceBest = 0;
-        } else if (cfg.patience > 0 && ++sinceBest >= cfg.patience) {
+        const stop = tracker.record(epoch, rec);
+        result.bestEpoch = tracker.bestEpoch;
+        if (stop) {
           result.stoppedEarly = true;
           break;
         }
@@ -379,7 +376,8 @@ export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { tr
       if (ckOpts && epoch + 1 < cfg.epochs && Math.floor(step / ckOpts.everySteps) > Math.floor(savedAt / ckOpts.everySteps)) save(epoch + 1, 0, 0);
     }
     // Keep the best epoch's weights, as early stopping promises.
-    if (bestState && result.bestEpoch !== result.dev.length - 1) placed.forEach((p, i) => p.intervention.load(bestState![i]));
+    const bestState = tracker.toRestore(result.dev.length);
+    if (bestState) placed.forEach((p, i) => p.intervention.load(bestState[i]));
   } catch (e) {
     for (const p of placed) p.intervention.dispose();
     throw e;

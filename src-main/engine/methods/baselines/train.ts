@@ -13,6 +13,7 @@ import { evaluateExamples, type EvalResult } from '../../eval/evaluate.js';
 import { AdamW, warmupLinear } from '../../train/optim.js';
 import { completionLoss, encodeExamples, epochBatches, PrefixCache, supervisedBatch } from '../../train/supervised.js';
 import { ProgressClock, type RunHooks } from '../progress.js';
+import { BestEpoch, higherScore, restoreVariables, snapshotVariables } from '../best-epoch.js';
 
 export interface BaselineTrainConfig {
   epochs: number;
@@ -101,9 +102,8 @@ export function trainBaseline(model: Transformer, tok: SubspaceTokenizer, data: 
     const total = stepsPerEpoch * cfg.epochs;
     const warmup = Math.round(total * cfg.warmupRatio);
     const clock = new ProgressClock(hooks, t.phase, total);
-    let best = -Infinity;
-    let bestState: Float32Array[] | undefined;
-    let sinceBest = 0;
+    // Accuracy, the dev metric LoFIT's step 2 keeps the best epoch by, so the methods compare like for like.
+    const tracker = new BestEpoch<number, Float32Array[]>(higherScore, cfg.patience, () => snapshotVariables(t.vars));
     let step = 0;
     for (let epoch = 0; epoch < cfg.epochs; epoch++) {
       for (const idx of epochBatches(n, cfg.batchSize, cfg.seed, epoch)) {
@@ -132,22 +132,17 @@ export function trainBaseline(model: Transformer, tok: SubspaceTokenizer, data: 
         if (r.mc2 !== undefined) rec.mc2 = r.mc2;
         out.dev.push(rec);
         clock.tick(step, { devAccuracy: r.accuracy, devPreferCorrect: r.preferCorrect, epoch });
-        // The dev metric LoFIT's step 2 keeps the best epoch by, so the methods compare like for like.
-        if (r.accuracy > best) {
-          best = r.accuracy;
-          out.bestEpoch = epoch;
-          bestState = t.vars.map((v) => (v.dataSync() as Float32Array).slice());
-          sinceBest = 0;
-        } else if (cfg.patience > 0 && ++sinceBest >= cfg.patience) {
+        const stop = tracker.record(epoch, r.accuracy);
+        out.bestEpoch = tracker.bestEpoch;
+        if (stop) {
           out.stoppedEarly = true;
           break;
         }
       }
     }
     out.steps = step;
-    if (bestState && out.bestEpoch !== out.dev.length - 1) {
-      tf.tidy(() => t.vars.forEach((v, i) => v.assign(tf.tensor(bestState![i], v.shape))));
-    }
+    const bestState = tracker.toRestore(out.dev.length);
+    if (bestState) restoreVariables(t.vars, bestState);
   } finally {
     opt.dispose();
     cache?.dispose();
