@@ -4,14 +4,13 @@
  * a JSON artifact of the run (what the Interchange view reads back) and records
  * the headline figures as metrics; a full heads sweep also becomes head scores.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SubspaceError } from '../engine/errors.js';
 import { dasTaskFrom, resolveDasConfig, saveDas, searchDas, trainDas, type DasCacheMode, type DasVariant } from '../engine/das/index.js';
 import { patchSweep, type SweepOptions } from '../engine/patching/index.js';
-import type { DasJobConfig, PatchJobConfig, WorkerMessage } from './protocol.js';
-import { reportArtifacts, type KindContext, type KindRunner, type TaskData } from './job-kinds.js';
+import type { DasJobConfig, PatchJobConfig } from './protocol.js';
+import { reportArtifact, reportArtifacts, type KindContext, type KindRunner, type TaskData } from './job-kinds.js';
 
 /** File names of the results inside the run's output folder. */
 export const PATCH_RESULT_FILE = 'patch-sweep.json';
@@ -19,9 +18,12 @@ export const DAS_SEARCH_FILE = 'das-search.json';
 
 function writeJsonArtifact(ctx: KindContext, path: string, doc: unknown, kind: string): void {
   writeFileSync(path, JSON.stringify(doc, null, 2) + '\n');
-  const bytes = readFileSync(path);
-  const msg: WorkerMessage = { type: 'artifact', kind, path, sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
-  ctx.send(msg);
+  reportArtifact(ctx, path, kind);
+}
+
+/** The headline figures of a run, as metric points at step 0. */
+function sendFigures(ctx: KindContext, figures: Record<string, number>): void {
+  ctx.send({ type: 'metrics', points: Object.entries(figures).map(([name, value]) => ({ step: 0, name, value })) });
 }
 
 function builtinOnly(task: TaskData, what: string): { roles: string[]; variables: string[] } {
@@ -53,14 +55,7 @@ export const patch: KindRunner = (ctx) => {
     memoryMiB: c.memoryMiB,
   };
   const r = patchSweep(m.model, m.tokenizer!, examples, opts, ctx.hooks);
-  ctx.send({
-    type: 'metrics',
-    points: [
-      { step: 0, name: 'clean', value: r.clean },
-      { step: 0, name: 'corrupt', value: r.corrupt },
-      { step: 0, name: 'unpatched', value: r.unpatched },
-    ],
-  });
+  sendFigures(ctx, { clean: r.clean, corrupt: r.corrupt, unpatched: r.unpatched });
   if (r.kind === 'heads' && !r.perPosition && r.layers.length === m.spec.nLayers && r.heads!.length === m.spec.nHeads) {
     ctx.send({ type: 'headScores', name: `patch-${r.method}-${r.metric}`, layers: m.spec.nLayers, heads: m.spec.nHeads, values: (r.values as number[][]).flat() });
   }
@@ -93,14 +88,7 @@ export const das: KindRunner = (ctx) => {
   mkdirSync(job.outDir, { recursive: true });
   if (c.search) {
     const r = searchDas(m.model, m.tokenizer!, dasTask, { ...common, ...(c.layers && { layers: c.layers }), ...(c.positions && { positions: c.positions }) }, ctx.hooks);
-    ctx.send({
-      type: 'metrics',
-      points: [
-        { step: 0, name: 'best.iia', value: r.best.iia },
-        { step: 0, name: 'best.changedIia', value: r.best.changedIia },
-        { step: 0, name: 'baseline', value: r.baseline },
-      ],
-    });
+    sendFigures(ctx, { 'best.iia': r.best.iia, 'best.changedIia': r.best.changedIia, baseline: r.baseline });
     const out = join(job.outDir, DAS_SEARCH_FILE);
     writeJsonArtifact(ctx, out, { run: job.runId, model: m.name, backend: ctx.backend, ...r }, 'das-search');
     return { out, search: true, best: r.best, baseline: r.baseline, task: task.name, backend: ctx.backend };
@@ -112,14 +100,7 @@ export const das: KindRunner = (ctx) => {
   const r = trainDas(m.model, m.tokenizer!, dasTask, cfg, ctx.hooks);
   try {
     const s = r.summary;
-    ctx.send({
-      type: 'metrics',
-      points: [
-        { step: 0, name: 'test.iia', value: s.test.iia },
-        { step: 0, name: 'test.changedIia', value: s.test.changed.iia },
-        { step: 0, name: 'baseline', value: s.test.baseline },
-      ],
-    });
+    sendFigures(ctx, { 'test.iia': s.test.iia, 'test.changedIia': s.test.changed.iia, baseline: s.test.baseline });
     saveDas(job.outDir, m.name, m.spec, s, r.intervention);
     reportArtifacts(ctx, job.outDir, 'das');
     return { out: job.outDir, search: false, iia: s.test.iia, baseline: s.test.baseline, task: task.name, backend: ctx.backend };

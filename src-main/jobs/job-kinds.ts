@@ -15,7 +15,7 @@ import { evaluateExamples, type EvalResult } from '../engine/eval/evaluate.js';
 import type { LoadedModel } from '../engine/io/model-folder.js';
 import { loadHeads, saveIti, saveLofit } from '../engine/methods/heads-artifact.js';
 import { evaluateIti, ITI_DEFAULTS, trainIti } from '../engine/methods/iti.js';
-import { evaluateLofit, LOFIT_SELECT_DEFAULTS, lofitSelect, lofitTune, type LofitSelectConfig, type LofitSelectResult } from '../engine/methods/lofit.js';
+import { evaluateLofit, givenSelection, LOFIT_SELECT_DEFAULTS, lofitSelect, lofitTune, markHeads, type LofitSelectConfig, type LofitSelectResult } from '../engine/methods/lofit.js';
 import { validateHeads, type HeadRef } from '../engine/methods/heads.js';
 import type { ModelSpec } from '../engine/model/config.js';
 import type { Progress, RunHooks } from '../engine/methods/progress.js';
@@ -50,14 +50,19 @@ export interface KindContext {
 
 export type KindRunner = (ctx: KindContext) => Record<string, unknown>;
 
-/** Hashes every file of an export folder and reports it as an artifact of the run. */
+/** Hashes a file and reports it as an artifact of the run. */
+export function reportArtifact(ctx: KindContext, path: string, kind: string): void {
+  const bytes = readFileSync(path);
+  ctx.send({ type: 'artifact', kind, path, sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+}
+
+/** Reports every file of an export folder as an artifact of the run. */
 export function reportArtifacts(ctx: KindContext, dir: string, kind: string): string[] {
   const out: string[] = [];
   for (const f of readdirSync(dir).sort()) {
     const path = join(dir, f);
     if (!statSync(path).isFile()) continue;
-    const bytes = readFileSync(path);
-    ctx.send({ type: 'artifact', kind, path, sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    reportArtifact(ctx, path, kind);
     out.push(path);
   }
   return out;
@@ -126,9 +131,7 @@ const reft: KindRunner = (ctx) => {
 /** Step 1 skipped: the given heads stand as the selection (as `subspace lofit --heads-from` does). */
 function givenHeads(heads: HeadRef[], spec: ModelSpec, config: LofitSelectConfig): LofitSelectResult {
   validateHeads(heads, spec, 'config.heads');
-  const scores = Array.from({ length: spec.nLayers }, () => new Array<number>(spec.nHeads).fill(0));
-  for (const [l, h] of heads) scores[l][h] = 1;
-  return { loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], steps: 0, scores, ranked: heads, selected: heads, k: heads.length, scales: [], meanAbsScale: 0, parameters: 0, config };
+  return givenSelection(config, markHeads(spec, heads), heads, heads);
 }
 
 const lofit: KindRunner = (ctx) => {

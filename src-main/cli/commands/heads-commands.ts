@@ -4,7 +4,7 @@ import { SubspaceError } from '../../engine/errors.js';
 import { openModel } from '../../engine/open-model.js';
 import { loadTask } from '../../engine/tasks/registry.js';
 import { evaluateExamples } from '../../engine/eval/evaluate.js';
-import { LOFIT_SELECT_DEFAULTS, LOFIT_TUNE_DEFAULTS, evaluateLofit, lofitSelect, lofitTune, type LofitSelectConfig, type LofitSelectResult } from '../../engine/methods/lofit.js';
+import { LOFIT_SELECT_DEFAULTS, LOFIT_TUNE_DEFAULTS, evaluateLofit, givenSelection, lofitSelect, lofitTune, markHeads, type LofitSelectConfig, type LofitSelectResult } from '../../engine/methods/lofit.js';
 import { ITI_DEFAULTS, evaluateIti, trainIti } from '../../engine/methods/iti.js';
 import { loadHeads, saveIti, saveLofit } from '../../engine/methods/heads-artifact.js';
 import { readManifest } from '../../engine/artifacts/native.js';
@@ -53,21 +53,16 @@ function intList(name: string, text: string | undefined): number[] | undefined {
  */
 function headsFromSource(source: string, m: LoadedModel, data: { train: TaskExample[]; dev: TaskExample[] }, k: KSpec, kGiven: boolean, seed: number, cfg: LofitSelectConfig): LofitSelectResult {
   const spec = m.spec;
-  const mark = (heads: HeadRef[]) => {
-    const s = Array.from({ length: spec.nLayers }, () => new Array<number>(spec.nHeads).fill(0));
-    for (const [l, h] of heads) s[l][h] = 1;
-    return s;
-  };
   let scores: number[][];
   let ranked: HeadRef[];
   let selected: HeadRef[];
   if (source === 'random') {
     selected = randomHeads(spec, k, seed);
-    scores = mark(selected);
+    scores = markHeads(spec, selected);
     ranked = rankHeads(scores);
   } else if (source === 'all') {
     selected = allHeads(spec);
-    scores = mark(selected);
+    scores = markHeads(spec, selected);
     ranked = selected;
   } else if (source === 'iti') {
     const r = trainIti(m.model, m.tokenizer!, data, { k, seed });
@@ -79,7 +74,7 @@ function headsFromSource(source: string, m: LoadedModel, data: { train: TaskExam
     ranked = h.ranked;
     selected = kGiven ? ranked.slice(0, resolveK(k, spec)) : h.selected;
   }
-  return { loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], steps: 0, scores, ranked, selected, k: selected.length, scales: [], meanAbsScale: 0, parameters: 0, config: cfg };
+  return givenSelection(cfg, scores, ranked, selected);
 }
 
 export function registerHeadsCommands(program: Command): void {
