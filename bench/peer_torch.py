@@ -357,15 +357,20 @@ def op_forward(req):
     return {"msPerForward": median(times), "times": times, "check": check}
 
 
+def orthogonal_rotation(d: int, r: int, seed: int):
+    """A seeded [r, d] map kept orthonormal by torch's parametrization (the rotation of LoReFT and DAS)."""
+    torch.manual_seed(seed)
+    rot = nn.Linear(d, r, bias=False)
+    nn.init.orthogonal_(rot.weight)
+    return torch.nn.utils.parametrizations.orthogonal(rot)
+
+
 class LoReFT(nn.Module):
     """pyreft's LoreftIntervention: h + Rᵀ(W h + b − R h), R orthonormal by torch's parametrization."""
 
     def __init__(self, d: int, r: int, seed: int):
         super().__init__()
-        torch.manual_seed(seed)
-        rot = nn.Linear(d, r, bias=False)
-        nn.init.orthogonal_(rot.weight)
-        self.rotate = torch.nn.utils.parametrizations.orthogonal(rot)
+        self.rotate = orthogonal_rotation(d, r, seed)
         self.learned_source = nn.Linear(d, r)
 
     def forward(self, h):
@@ -530,10 +535,7 @@ class LowRankRotatedSpace(nn.Module):
 
     def __init__(self, d: int, r: int, seed: int):
         super().__init__()
-        torch.manual_seed(seed)
-        rot = nn.Linear(d, r, bias=False)
-        nn.init.orthogonal_(rot.weight)
-        self.rotate = torch.nn.utils.parametrizations.orthogonal(rot)
+        self.rotate = orthogonal_rotation(d, r, seed)
 
     def forward(self, base, source):
         R = self.rotate.weight  # [r, d]
