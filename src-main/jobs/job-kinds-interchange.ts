@@ -10,7 +10,7 @@ import { SubspaceError } from '../engine/errors.js';
 import { dasTaskFrom, resolveDasConfig, saveDas, searchDas, trainDas, type DasCacheMode, type DasVariant } from '../engine/das/index.js';
 import { patchSweep, type SweepOptions } from '../engine/patching/index.js';
 import type { DasJobConfig, PatchJobConfig } from './protocol.js';
-import { reportArtifact, reportArtifacts, type KindContext, type KindRunner, type TaskData } from './job-kinds.js';
+import { reportArtifact, reportArtifacts, type KindContext, type KindRunner, type TaskData } from './kind-context.js';
 
 /** File names of the results inside the run's output folder. */
 export const PATCH_RESULT_FILE = 'patch-sweep.json';

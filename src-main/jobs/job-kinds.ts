@@ -6,13 +6,9 @@
  * Adding a kind: a config schema in protocol.ts, an entry here, and the store's
  * run kind in `runKindFor` (runner.ts).
  */
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { SubspaceError } from '../engine/errors.js';
 import { loadArtifact } from '../engine/artifacts/native.js';
 import { evaluateExamples, type EvalResult } from '../engine/eval/evaluate.js';
-import type { LoadedModel } from '../engine/io/model-folder.js';
 import { loadHeads, saveIti, saveLofit } from '../engine/methods/heads-artifact.js';
 import { evaluateIti, ITI_DEFAULTS, trainIti } from '../engine/methods/iti.js';
 import { evaluateLofit, givenSelection, LOFIT_SELECT_DEFAULTS, lofitSelect, lofitTune, markHeads, type LofitSelectConfig, type LofitSelectResult } from '../engine/methods/lofit.js';
@@ -21,52 +17,12 @@ import type { ModelSpec } from '../engine/model/config.js';
 import type { Progress, RunHooks } from '../engine/methods/progress.js';
 import { evaluateReft, REFT_DEFAULTS, trainReft, type ReftCheckpoint } from '../engine/methods/reft.js';
 import { loadReft, saveReft } from '../engine/methods/reft-artifact.js';
-import type { TaskExample } from '../engine/tasks/schema.js';
 import { loadReftCheckpoint, saveReftCheckpoint } from './checkpoint.js';
-import type { EvalJobConfig, ItiJobConfig, JobKind, LofitJobConfig, ReftJobConfig, WorkerJob, WorkerMessage } from './protocol.js';
+import type { EvalJobConfig, ItiJobConfig, JobKind, LofitJobConfig, ReftJobConfig } from './protocol.js';
 import { das, patch } from './job-kinds-interchange.js';
+import { reportArtifacts, type KindContext, type KindRunner } from './kind-context.js';
 
-/** A task as the worker runs it. */
-export interface TaskData {
-  name: string;
-  train: TaskExample[];
-  dev: TaskExample[];
-  test: TaskExample[];
-  multipleChoice: boolean;
-  /** Built-in tasks: the manifest's roles and causal variables (patching's position axis, DAS). */
-  roles?: string[];
-  variables?: string[];
-}
-
-export interface KindContext {
-  job: WorkerJob;
-  m: LoadedModel;
-  task: TaskData;
-  backend: string;
-  /** Progress and cancellation for the engine (progress is reported to the main process). */
-  hooks: RunHooks;
-  send: (msg: WorkerMessage) => void;
-}
-
-export type KindRunner = (ctx: KindContext) => Record<string, unknown>;
-
-/** Hashes a file and reports it as an artifact of the run. */
-export function reportArtifact(ctx: KindContext, path: string, kind: string): void {
-  const bytes = readFileSync(path);
-  ctx.send({ type: 'artifact', kind, path, sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
-}
-
-/** Reports every file of an export folder as an artifact of the run. */
-export function reportArtifacts(ctx: KindContext, dir: string, kind: string): string[] {
-  const out: string[] = [];
-  for (const f of readdirSync(dir).sort()) {
-    const path = join(dir, f);
-    if (!statSync(path).isFile()) continue;
-    reportArtifact(ctx, path, kind);
-    out.push(path);
-  }
-  return out;
-}
+export type { TaskData } from './kind-context.js';
 
 /** Final evaluations as metric points at the last step, named `<prefix>.accuracy`, .... */
 function evalPoints(ctx: KindContext, step: number, prefix: string, r: EvalResult): void {
