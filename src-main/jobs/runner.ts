@@ -36,8 +36,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { errorMessage, SubspaceError } from '../engine/errors.js';
 import { resolveModelRef } from '../engine/io/hf-cache.js';
+import { readModelSpec, weightIndex } from '../engine/io/model-files.js';
 import { modelContentHash } from '../engine/io/model-hash.js';
-import { parameterCount, parseModelConfig } from '../engine/model/config.js';
+import { parameterCount } from '../engine/model/config.js';
 import { builtinModelsDir, builtinTasksDir } from '../engine/paths.js';
 import { openStore, RUN_KINDS, type MetricPoint, type Model, type RunKind, type Store } from '../store/index.js';
 import { readCheckpointMeta } from './checkpoint.js';
@@ -151,18 +152,6 @@ function tsxLoaderUrl(): string {
 }
 
 /** The weight files of a model folder: model.safetensors, or the shards its index lists. */
-function weightFilesOf(folder: string): string[] {
-  const index = join(folder, 'model.safetensors.index.json');
-  if (existsSync(index)) {
-    const raw = JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> };
-    if (!raw.weight_map || typeof raw.weight_map !== 'object') throw new SubspaceError('BAD_FILE', `${index}: no weight_map`, index);
-    return [...new Set(Object.values(raw.weight_map))].map((f) => join(folder, f));
-  }
-  const single = join(folder, 'model.safetensors');
-  if (!existsSync(single)) throw new SubspaceError('NOT_FOUND', `${folder}: no model.safetensors (or model.safetensors.index.json)`, folder);
-  return [single];
-}
-
 function sha256File(path: string): { sizeBytes: number; sha256: string } {
   const bytes = readFileSync(path);
   return { sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
@@ -363,10 +352,8 @@ export class JobManager extends EventEmitter {
     const known = this.store.getModelByFolder(folder);
     if (known) return known;
     try {
-      const cfgFile = join(folder, 'config.json');
-      if (!existsSync(cfgFile)) throw new SubspaceError('NOT_FOUND', `${folder}: no config.json; a model folder needs config.json, model.safetensors and tokenizer.json`, folder);
-      const spec = parseModelConfig(JSON.parse(readFileSync(cfgFile, 'utf8')), cfgFile);
-      const files = weightFilesOf(folder);
+      const { spec } = readModelSpec(folder);
+      const files = [...new Set(weightIndex(folder).values())];
       return this.store.registerModel({
         name,
         folder,

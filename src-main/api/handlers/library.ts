@@ -5,7 +5,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { errorMessage, SubspaceError } from '../../engine/errors.js';
 import { importDataset, type ImportFormat } from '../../engine/data/import.js';
 import { listCachedModels } from '../../engine/io/hf-cache.js';
-import { readModelSpec } from '../../engine/io/model-folder.js';
+import { readModelSpec } from '../../engine/io/model-files.js';
 import { parameterCount } from '../../engine/model/config.js';
 import { builtinModelsDir } from '../../engine/paths.js';
 import { listTasks, loadTask, type LoadedTask } from '../../engine/tasks/registry.js';
