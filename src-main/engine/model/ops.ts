@@ -28,9 +28,10 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 export function activate(x: tf.Tensor, kind: ModelSpec['activation']): tf.Tensor {
   switch (kind) {
     case 'gelu_new': {
-      // x·x·x rather than pow(x, 3): pow is several times slower on wasm.
-      const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), SQRT_2_OVER_PI);
-      return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+      // 0.5·(1 + tanh(u)) = sigmoid(2u): wasm's Tanh is a scalar loop about 8× slower than its
+      // Sigmoid, and this form needs two fewer ops. x·x·x rather than pow(x, 3) for the same reason.
+      const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), 2 * SQRT_2_OVER_PI);
+      return tf.mul(x, tf.sigmoid(inner));
     }
     case 'gelu':
       return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
