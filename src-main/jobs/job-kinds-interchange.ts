@@ -5,7 +5,7 @@
  * the headline figures as metrics; a full heads sweep also becomes head scores.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SubspaceError } from '../engine/errors.js';
 import { dasTaskFrom, resolveDasConfig, saveDas, searchDas, trainDas, type DasCacheMode, type DasVariant } from '../engine/das/index.js';
 import { patchSweep, type SweepOptions } from '../engine/patching/index.js';
@@ -85,8 +85,8 @@ export const das: KindRunner = (ctx) => {
     ...(c.boundaryLr !== undefined && { boundaryLr: c.boundaryLr }),
     ...(c.cache !== undefined && { cache: c.cache as DasCacheMode }),
   };
-  mkdirSync(job.outDir, { recursive: true });
   if (c.search) {
+    mkdirSync(job.outDir, { recursive: true });
     const r = searchDas(m.model, m.tokenizer!, dasTask, { ...common, ...(c.layers && { layers: c.layers }), ...(c.positions && { positions: c.positions }) }, ctx.hooks);
     sendFigures(ctx, { 'best.iia': r.best.iia, 'best.changedIia': r.best.changedIia, baseline: r.baseline });
     const out = join(job.outDir, DAS_SEARCH_FILE);
@@ -101,6 +101,8 @@ export const das: KindRunner = (ctx) => {
   try {
     const s = r.summary;
     sendFigures(ctx, { 'test.iia': s.test.iia, 'test.changedIia': s.test.changed.iia, baseline: s.test.baseline });
+    // saveDas writes the export folder itself (and refuses an existing folder that is not an export).
+    mkdirSync(dirname(job.outDir), { recursive: true });
     saveDas(job.outDir, m.name, m.spec, s, r.intervention);
     reportArtifacts(ctx, job.outDir, 'das');
     return { out: job.outDir, search: false, iia: s.test.iia, baseline: s.test.baseline, task: task.name, backend: ctx.backend };

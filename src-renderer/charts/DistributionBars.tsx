@@ -62,33 +62,90 @@ const HEADER_H = 22;
 const AXIS_H = 26;
 const EXTRA_GAP = 12;
 const PANEL_GAP = 28;
-const VALUE_W = 52;
+/** Vertical space between rows of panels when they wrap. */
+const ROW_GAP = 10;
+/** Room for the axis title under the last row. */
+const TITLE_H = 14;
+/** Narrowest panel worth drawing side by side; below it panels wrap onto rows. */
+export const MIN_PANEL_W = 190;
+/** The narrowest figure drawn; narrower containers scroll. */
+const MIN_WIDTH = 160;
+/** Bold labels (the highlighted tokens) run wider than the average glyph estimate. */
+const BOLD = 1.12;
+const LABEL_GAP = 6;
+const VALUE_GAP = 4;
+const MAX_LABEL_CHARS = 18;
 
-interface FigureProps {
-  panels: { name: string; rows: BarRow[] }[];
-  width: number;
-  xMax: number;
-  theme: ChartTheme;
-  title: string;
-  background: boolean;
+/** Three decimals; tiny probabilities in exponent form, so the tail of a peaked distribution does not all read 0.000. */
+export const valueText = (p: number) => (p > 0 && p < 0.0005 ? p.toExponential(1).replace('e-', 'e−') : p.toFixed(3));
+
+function rowLabel(row: BarRow, maxChars: number): string {
+  const prefix = row.extra ? `#${row.rank} ` : '';
+  return `${prefix}${truncateLabel(displayToken(row.token), Math.max(2, maxChars - prefix.length))}`;
 }
 
 function panelHeight(rows: BarRow[]): number {
   return HEADER_H + rows.length * ROW_H + (rows.some((r) => r.extra) ? EXTRA_GAP : 0);
 }
 
-export function DistributionFigure({ panels, width, xMax, theme, title, background }: FigureProps) {
+export interface DistributionLayout {
+  width: number;
+  height: number;
+  /** Panels per row (fewer than the distributions when the container is narrow). */
+  cols: number;
+  panelW: number;
+  /** Token labels (right-aligned), bars, then the value labels, left to right in each panel. */
+  labelW: number;
+  barW: number;
+  valueW: number;
+  /** Longest token label, in characters, before it is cut with "…". */
+  labelChars: number;
+  /** Top-left corner of each panel, and the height of its row's bars. */
+  panels: { x: number; y: number; bodyH: number }[];
+}
+
+/**
+ * Fits the panels into `available` pixels: side by side while each gets MIN_PANEL_W, else on
+ * rows; token labels take at most 40% of a panel (cut with "…"), and every value label fits
+ * right of the longest bar.
+ */
+export function distributionLayout(panels: readonly { rows: BarRow[] }[], available: number): DistributionLayout {
   const n = Math.max(1, panels.length);
-  const panelW = (width - PANEL_GAP * (n - 1)) / n;
-  const labelW = Math.min(
-    130,
-    8 + Math.max(24, ...panels.flatMap((p) => p.rows.map((r) => textWidth(`${r.extra ? `#${r.rank} ` : ''}${truncateLabel(displayToken(r.token), 18)}`)))),
-  );
-  const barW = Math.max(40, panelW - labelW - VALUE_W);
-  const x = scaleLinear().domain([0, xMax]).range([0, barW]);
-  const ticks = x.ticks(4);
-  const bodyH = Math.max(...panels.map((p) => panelHeight(p.rows)), HEADER_H);
-  const height = bodyH + AXIS_H + 4;
+  const width = Math.max(MIN_WIDTH, Math.floor(available));
+  const cols = Math.max(1, Math.min(n, Math.floor((width + PANEL_GAP) / (MIN_PANEL_W + PANEL_GAP))));
+  const panelW = (width - PANEL_GAP * (cols - 1)) / cols;
+  const rows = panels.flatMap((p) => p.rows);
+  const valueW = VALUE_GAP + Math.max(textWidth('0.000'), ...rows.map((r) => textWidth(valueText(r.prob)))) + 2;
+  const charW = textWidth('x') * BOLD;
+  const wanted = LABEL_GAP + Math.max(24, ...rows.map((r) => textWidth(rowLabel(r, MAX_LABEL_CHARS)) * BOLD)) + 2;
+  const labelW = Math.min(wanted, 130, panelW * 0.4);
+  // Cut labels only where the column is narrower than the longest one.
+  const labelChars = labelW >= wanted ? MAX_LABEL_CHARS : Math.min(MAX_LABEL_CHARS, Math.max(3, Math.floor((labelW - LABEL_GAP - 2) / charW)));
+  const barW = Math.max(20, panelW - labelW - valueW);
+  const out: DistributionLayout['panels'] = [];
+  let top = 0;
+  for (let start = 0; start < n; start += cols) {
+    const inRow = panels.slice(start, start + cols);
+    const bodyH = Math.max(HEADER_H, ...inRow.map((p) => panelHeight(p.rows)));
+    inRow.forEach((_, j) => out.push({ x: j * (panelW + PANEL_GAP), y: top, bodyH }));
+    top += bodyH + AXIS_H + ROW_GAP;
+  }
+  return { width, height: top - ROW_GAP + TITLE_H, cols, panelW, labelW, barW, valueW, labelChars, panels: out };
+}
+
+interface FigureProps {
+  panels: { name: string; rows: BarRow[] }[];
+  layout: DistributionLayout;
+  xMax: number;
+  theme: ChartTheme;
+  title: string;
+  background: boolean;
+}
+
+export function DistributionFigure({ panels, layout: L, xMax, theme, title, background }: FigureProps) {
+  const { width, height, labelW } = L;
+  const x = scaleLinear().domain([0, xMax]).range([0, L.barW]);
+  const ticks = x.ticks(Math.max(2, Math.min(5, Math.floor(L.barW / 45))));
   return (
     <svg
       xmlns="http://www.w3.org/2000/svg"
@@ -106,9 +163,10 @@ export function DistributionFigure({ panels, width, xMax, theme, title, backgrou
       {background && <rect data-background="" width={width} height={height} fill={theme.bg} />}
       {panels.map((panel, i) => {
         const color = categoryColor(i, theme);
+        const { x: px, y: py, bodyH } = L.panels[i];
         let y = HEADER_H;
         return (
-          <g key={i} data-panel={panel.name} transform={`translate(${i * (panelW + PANEL_GAP)},0)`}>
+          <g key={i} data-panel={panel.name} data-x={px} data-panel-width={L.panelW} transform={`translate(${px},${py})`}>
             <rect x={0} y={4} width={10} height={10} fill={color} />
             <text x={16} y={9} dy="0.35em" fontSize={TITLE_FONT} fontWeight={600} fill={theme.fg}>
               {panel.name}
@@ -117,7 +175,7 @@ export function DistributionFigure({ panels, width, xMax, theme, title, backgrou
               {ticks.map((t) => (
                 <g key={t}>
                   <line x1={x(t)} x2={x(t)} y1={HEADER_H - 2} y2={bodyH + 2} stroke={theme.grid} strokeWidth={1} />
-                  <text x={x(t)} y={bodyH + 6} dy="0.8em" textAnchor="middle" fill={theme.muted}>
+                  <text x={x(t)} y={bodyH + 6} dy="0.8em" textAnchor="middle" fill={theme.muted} data-tick="">
                     {formatValue(t)}
                   </text>
                 </g>
@@ -127,13 +185,12 @@ export function DistributionFigure({ panels, width, xMax, theme, title, backgrou
               if (row.extra && (j === 0 || !panel.rows[j - 1].extra)) y += EXTRA_GAP;
               const rowY = y;
               y += ROW_H;
-              const label = `${row.extra ? `#${row.rank} ` : ''}${truncateLabel(displayToken(row.token), 18)}`;
               const w = Math.max(0, x(Math.min(row.prob, xMax)));
               return (
                 <g key={j} data-bar="" data-token={row.token} data-prob={row.prob} data-highlighted={row.highlighted ? 'true' : undefined}>
                   <title>{`${panel.name}: ${JSON.stringify(row.token)}, p = ${formatValue(row.prob)} (rank ${row.rank})`}</title>
-                  <text x={labelW - 6} y={rowY + ROW_H / 2} dy="0.35em" textAnchor="end" fill={theme.fg} fontWeight={row.highlighted ? 700 : 400}>
-                    {label}
+                  <text x={labelW - LABEL_GAP} y={rowY + ROW_H / 2} dy="0.35em" textAnchor="end" fill={theme.fg} fontWeight={row.highlighted ? 700 : 400} data-label="">
+                    {rowLabel(row, L.labelChars)}
                   </text>
                   <rect
                     x={labelW}
@@ -144,8 +201,8 @@ export function DistributionFigure({ panels, width, xMax, theme, title, backgrou
                     stroke={row.highlighted ? theme.fg : 'none'}
                     strokeWidth={row.highlighted ? 1.5 : 0}
                   />
-                  <text x={labelW + w + 4} y={rowY + ROW_H / 2} dy="0.35em" fill={theme.fg}>
-                    {row.prob.toFixed(3)}
+                  <text x={labelW + w + VALUE_GAP} y={rowY + ROW_H / 2} dy="0.35em" fill={theme.fg} data-value="">
+                    {valueText(row.prob)}
                   </text>
                 </g>
               );
@@ -178,11 +235,9 @@ export function DistributionBars(props: DistributionBarsProps) {
     [distributions, k, highlight],
   );
   const xMax = props.xMax === undefined || props.xMax === 'shared' ? sharedMax(panels) : props.xMax;
-  const width = Math.max(available, panels.length * 240 + (panels.length - 1) * PANEL_GAP);
-  const figure = (background: boolean) => (
-    <DistributionFigure panels={panels} width={width} xMax={xMax} theme={theme} title={title} background={background} />
-  );
-  const height = Math.max(...panels.map((p) => panelHeight(p.rows)), HEADER_H) + AXIS_H + 4;
+  const layout = useMemo(() => distributionLayout(panels, available), [panels, available]);
+  const { width, height } = layout;
+  const figure = (background: boolean) => <DistributionFigure panels={panels} layout={layout} xMax={xMax} theme={theme} title={title} background={background} />;
   const exportSvg = () => svgMarkup(figure(true));
   const exports: ChartExports = {
     name: props.exportName,

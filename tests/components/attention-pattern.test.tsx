@@ -1,10 +1,13 @@
 // @vitest-environment jsdom
 import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AttentionPattern } from '../../src-renderer/charts/AttentionPattern.js';
-import { LIGHT_THEME } from '../../src-renderer/charts/theme.js';
+import { AttentionPattern, attentionLegendFits } from '../../src-renderer/charts/AttentionPattern.js';
+import { textWidth } from '../../src-renderer/charts/heatmap-layout.js';
+import { DARK_THEME, LIGHT_THEME } from '../../src-renderer/charts/theme.js';
 
 afterEach(cleanup);
+
+const FRAME_PADDING = 16;
 
 const TOKENS = ['When', ' Mary', ' and', ' Mary'];
 // Causal attention: row q spreads over keys 0..q (the masked entries are 0 as a model returns them).
@@ -67,5 +70,81 @@ describe('AttentionPattern', () => {
   it('masks nothing for a non-causal head', () => {
     const { container } = render(<AttentionPattern pattern={PATTERN} tokens={TOKENS} causal={false} />);
     expect(container.querySelectorAll('rect[data-masked]')).toHaveLength(0);
+  });
+});
+
+describe('AttentionPattern in narrow panels', () => {
+  const LONG = ['<s>', 'When', ' Mary', ' and', ' John', ' went', ' to', ' the', ' store', ',', ' John', ' gave', ' a', ' drink', ' to'];
+  const n = LONG.length;
+  const uniform = Array.from({ length: n }, (_, q) => Array.from({ length: n }, (_, k) => (k <= q ? 1 / (q + 1) : 0)));
+
+  /**
+   * Renders in a panel `width` px wide (jsdom does no layout): elements report that as their
+   * clientWidth, less the chart frame's padding (8 px a side) inside the frame.
+   */
+  function renderAt(width: number, ui: Parameters<typeof render>[0]) {
+    const spy = vi.spyOn(HTMLElement.prototype, 'clientWidth', 'get').mockImplementation(function (this: HTMLElement) {
+      return this.closest('figure') ? width - FRAME_PADDING : width;
+    });
+    try {
+      return render(ui);
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  const translate = (el: Element) => el.getAttribute('transform')!.match(/translate\(([-\d.]+),([-\d.]+)\)/)!.slice(1).map(Number);
+
+  for (const theme of [LIGHT_THEME, DARK_THEME]) {
+    for (const width of [320, 480, 1010]) {
+      it(`keeps the colour legend inside the figure and the figure inside a ${width} px panel (${theme === DARK_THEME ? 'dark' : 'light'})`, () => {
+        const { container } = renderAt(width, <AttentionPattern pattern={uniform} tokens={LONG} layer={1} head={3} theme={theme} />);
+        const svg = container.querySelector('svg[data-figure="heatmap"]')!;
+        const svgW = Number(svg.getAttribute('width'));
+        // The figure fits the frame's body, which scrolls sideways what does not.
+        expect(svgW).toBeLessThanOrEqual(width - FRAME_PADDING);
+        const [vx, vy, vw] = svg.getAttribute('viewBox')!.split(' ').map(Number);
+        expect([vx, vy, vw]).toEqual([0, 0, svgW]);
+        const legend = svg.querySelector('[data-layer="legend"]')!;
+        const [lx] = translate(legend);
+        const bar = legend.querySelector(':scope > rect')!;
+        expect(lx).toBeGreaterThanOrEqual(0);
+        expect(lx + Number(bar.getAttribute('width'))).toBeLessThanOrEqual(vw);
+        for (const t of Array.from(legend.querySelectorAll('text'))) {
+          const g = t.parentElement!.tagName === 'g' && t.parentElement !== legend ? translate(t.parentElement!)[0] : 0;
+          const size = Number(t.getAttribute('font-size') ?? 11);
+          const anchor = t.getAttribute('text-anchor');
+          const w = textWidth(t.textContent!, size);
+          const right = lx + g + Number(t.getAttribute('x')) + (anchor === 'end' ? 0 : anchor === 'middle' ? w / 2 : w);
+          expect(right, `legend text "${t.textContent}"`).toBeLessThanOrEqual(vw);
+        }
+        // Every key has a visible column: the plot fits too.
+        const cells = Array.from(svg.querySelectorAll('rect[data-cell][data-row="0"]'));
+        expect(cells).toHaveLength(n);
+        const plotX = translate(svg.querySelector(':scope > g')!)[0];
+        const last = cells[n - 1];
+        expect(plotX + Number(last.getAttribute('x')) + Number(last.getAttribute('width'))).toBeLessThanOrEqual(vw);
+        // What the colours and the grey mean is said somewhere: beside the bar, or under the chart.
+        const figure = container.querySelector('figure')!.textContent!;
+        expect(figure).toContain('attention weight');
+        expect(figure).toContain('a token cannot attend to later tokens');
+        expect(figure).toMatch(/[Qq]uery \(attending from\)/);
+      });
+    }
+  }
+
+  it('keeps the full legend where it fits and the compact one only in narrow panels', () => {
+    const labels = LONG.map((t, i) => `${t.trim()} (${i})`);
+    expect(attentionLegendFits(labels, true, 1000)).toBe(true);
+    expect(attentionLegendFits(labels, true, 300)).toBe(false);
+    const wide = renderAt(1010, <AttentionPattern pattern={uniform} tokens={LONG} />);
+    expect(wide.container.querySelector('[data-compact]')).toBeNull();
+    expect(wide.container.querySelector('[data-layer="legend"]')!.textContent).toContain('grey: masked: a token cannot attend to later tokens');
+    cleanup();
+    const narrow = renderAt(320, <AttentionPattern pattern={uniform} tokens={LONG} />);
+    expect(narrow.container.querySelector('[data-compact="true"]')).not.toBeNull();
+    // The hover keeps the full token names.
+    fireEvent.mouseMove(narrow.container.querySelector('rect[data-cell][data-row="4"][data-col="2"]')!);
+    expect(screen.getByRole('tooltip').textContent).toContain('John (4) → Mary (2)');
   });
 });

@@ -3,8 +3,23 @@
  * 'patch' job, its heatmap appears, and clicking a cell shows the base and source tokens and
  * the clean / patched / corrupt next-token distributions for one example.
  */
+import type { Locator } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { browserSkipReason, browserSuite, screenshot } from './harness.js';
+
+/** Text of a figure (in the browser's own font) that runs outside the figure or out of its scroll box's sight. */
+function textOutside(svg: Locator): Promise<string[]> {
+  return svg.evaluate((el) => {
+    const fig = el.getBoundingClientRect();
+    const view = el.parentElement!.getBoundingClientRect();
+    const left = Math.max(fig.left, view.left) - 0.5;
+    const right = Math.min(fig.right, view.right) + 0.5;
+    return Array.from(el.querySelectorAll('text'))
+      .map((t) => ({ text: t.textContent ?? '', box: t.getBoundingClientRect() }))
+      .filter(({ box }) => box.width > 0 && (box.left < left || box.right > right))
+      .map(({ text, box }) => `"${text}" at ${Math.round(box.left)}..${Math.round(box.right)} (visible ${Math.round(left)}..${Math.round(right)})`);
+  });
+}
 
 const skip = browserSkipReason();
 
@@ -37,10 +52,17 @@ describe.skipIf(!!skip)(`Interchange view${skip ? ` (${skip})` : ''}`, () => {
     // Token strips show indices: "tok (0)".
     expect(await panel.textContent()).toMatch(/\(0\)/);
     await bars.scrollIntoViewIfNeeded();
+    expect(await textOutside(bars)).toEqual([]);
     await screenshot(page, 'interchange-cell');
     await page.evaluate(() => (document.documentElement.dataset.theme = 'dark'));
     await panel.scrollIntoViewIfNeeded();
     await screenshot(page, 'interchange-cell-dark');
+    // A narrow window: the panels wrap instead of running out of sight.
+    await page.setViewportSize({ width: 820, height: 800 });
+    await expect.poll(async () => Number(await bars.getAttribute('width'))).toBeLessThan(500);
+    expect(await textOutside(bars)).toEqual([]);
+    await bars.scrollIntoViewIfNeeded();
+    await screenshot(page, 'interchange-cell-narrow-dark');
     expect(watch.problems).toEqual([]);
     await context.close();
   }, 180_000);

@@ -1,11 +1,12 @@
-/** The view's own job: phase, steps, progress bar, elapsed time, estimate and cancel. */
+/** The view's own job: phase, steps, progress bar, elapsed time, estimate and cancel; a DAS job's live curves. */
 import { useEffect, useState } from 'react';
 import { api } from '../../api/client.js';
 import { formatDuration } from '../../app/format.js';
 import { useJob } from '../../app/jobs.js';
 import { ErrorNote } from '../../app/ui.js';
+import { JobCurves } from './JobCurves.js';
 
-export function JobProgress({ jobId, label }: { jobId: string; label: string }) {
+export function JobProgress({ jobId, label, curves }: { jobId: string; label: string; curves?: 'das' | 'das-search' }) {
   const job = useJob(jobId);
   const [now, setNow] = useState(() => performance.now());
   const [err, setErr] = useState<Error>();
@@ -36,6 +37,8 @@ export function JobProgress({ jobId, label }: { jobId: string; label: string }) 
       </div>
       {job?.error && <ErrorNote error={new Error(job.error)} title={job.outcome === 'cancelled' ? 'Cancelled' : 'Failed'} />}
       {err && <ErrorNote error={err} title="Cancel" />}
+      {/* A finished single-site run shows its loss with its result below; a search's curves have no other place. */}
+      {curves && (curves === 'das-search' || job?.state !== 'ended' || job.outcome !== 'done') && <JobCurves runId={jobId} search={curves === 'das-search'} />}
     </div>
   );
 }

@@ -1,29 +1,36 @@
-/** Starts a patching sweep or a DAS run as a job (kinds 'patch' and 'das'). */
+/** Starts a patching sweep (job kind 'patch'), a DAS search or a DAS run at one site (kind 'das'). */
 import { useState } from 'react';
 import { useAction, useApi } from '../../api/hooks.js';
 import { ErrorNote } from '../../app/ui.js';
+import { DasFields, dasJobConfig, DAS_FORM_DEFAULTS, type DasForm } from './DasFields.js';
 
-export function StartForm({ onStarted }: { onStarted: (jobId: string, label: string) => void }) {
+type What = 'heads' | 'resid' | 'attn' | 'mlp' | 'das-search' | 'das';
+
+export function StartForm({ onStarted }: { onStarted: (jobId: string, label: string, das?: 'das' | 'das-search') => void }) {
   const models = useApi('models.list', {});
   const tasks = useApi('tasks.list', {});
   const start = useAction('jobs.start');
   const [model, setModel] = useState('demo-gpt2');
   const [task, setTask] = useState('ioi');
-  const [what, setWhat] = useState<'heads' | 'resid' | 'attn' | 'mlp' | 'das'>('heads');
+  const [what, setWhat] = useState<What>('heads');
   const [direction, setDirection] = useState<'denoise' | 'noise'>('denoise');
   const [metric, setMetric] = useState<'logit-diff' | 'normalised' | 'prob' | 'accuracy'>('logit-diff');
   const [n, setN] = useState(8);
-  const [variable, setVariable] = useState('');
-  const [epochs, setEpochs] = useState(1);
+  const [das, setDas] = useState<DasForm>(DAS_FORM_DEFAULTS);
   const taskInfo = tasks.data?.tasks.find((t) => t.name === task);
-  const variables = taskInfo?.variables ?? [];
-  const v = variables.includes(variable) ? variable : (variables[0] ?? '');
+  const arch = models.data?.models.find((m) => m.name === model)?.architecture ?? null;
+  const isDas = what === 'das' || what === 'das-search';
+  const dasConfig = isDas ? dasJobConfig(das, taskInfo, arch, what === 'das-search') : undefined;
   const submit = async () => {
-    const label = what === 'das' ? `DAS search ${v} on ${task}` : `patch ${what} ${task}`;
-    const r =
-      what === 'das'
-        ? await start.run({ kind: 'das', model, task, name: `${label} (${model})`, config: { variable: v, search: true, epochs, nTrain: n * 8, nTest: n * 4 } })
-        : await start.run({ kind: 'patch', model, task, name: `${label} on ${model}`, config: { sweep: what, direction, metric, n } });
+    if (dasConfig) {
+      const { config, label } = dasConfig;
+      if (!config) return;
+      const r = await start.run({ kind: 'das', model, task, name: `${label} on ${task} (${model})`, config });
+      if (r) onStarted(r.jobId, `${label} on ${task}`, what === 'das-search' ? 'das-search' : 'das');
+      return;
+    }
+    const label = `patch ${what} ${task}`;
+    const r = await start.run({ kind: 'patch', model, task, name: `${label} on ${model}`, config: { sweep: what as 'heads', direction, metric, n } });
     if (r) onStarted(r.jobId, label);
   };
   return (
@@ -45,7 +52,7 @@ export function StartForm({ onStarted }: { onStarted: (jobId: string, label: str
       </label>
       <label>
         Task
-        <select value={task} onChange={(e) => setTask(e.target.value)}>
+        <select aria-label="Task" value={task} onChange={(e) => setTask(e.target.value)}>
           {(tasks.data?.tasks ?? [{ name: task }]).map((t) => (
             <option key={t.name}>{t.name}</option>
           ))}
@@ -53,15 +60,18 @@ export function StartForm({ onStarted }: { onStarted: (jobId: string, label: str
       </label>
       <label>
         Sweep
-        <select aria-label="Sweep" value={what} onChange={(e) => setWhat(e.target.value as typeof what)}>
+        <select aria-label="Sweep" value={what} onChange={(e) => setWhat(e.target.value as What)}>
           <option value="heads">heads (layer × head)</option>
           <option value="resid">residual stream (layer × position)</option>
           <option value="attn">attention output (layer × position)</option>
           <option value="mlp">MLP output (layer × position)</option>
-          <option value="das">DAS search (layer × position IIA)</option>
+          <option value="das-search">DAS search (layer × position IIA)</option>
+          <option value="das">DAS at one site (IIA)</option>
         </select>
       </label>
-      {what !== 'das' ? (
+      {isDas ? (
+        <DasFields form={das} onChange={setDas} task={taskInfo} arch={arch} search={what === 'das-search'} />
+      ) : (
         <>
           <label>
             Direction
@@ -79,31 +89,16 @@ export function StartForm({ onStarted }: { onStarted: (jobId: string, label: str
               <option>accuracy</option>
             </select>
           </label>
-        </>
-      ) : (
-        <>
           <label>
-            Variable
-            <select value={v} onChange={(e) => setVariable(e.target.value)}>
-              {variables.length === 0 && <option value="">(this task has none)</option>}
-              {variables.map((x) => (
-                <option key={x}>{x}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Epochs
-            <input type="number" min={1} max={50} value={epochs} onChange={(e) => setEpochs(Math.max(1, Number(e.target.value) || 1))} />
+            Pairs
+            <input type="number" aria-label="Pairs" min={1} max={512} value={n} onChange={(e) => setN(Math.max(1, Number(e.target.value) || 1))} />
           </label>
         </>
       )}
-      <label>
-        {what === 'das' ? 'Size (×8 train, ×4 test)' : 'Pairs'}
-        <input type="number" aria-label="Pairs" min={1} max={512} value={n} onChange={(e) => setN(Math.max(1, Number(e.target.value) || 1))} />
-      </label>
-      <button type="submit" disabled={start.loading || (what === 'das' && !v)}>
-        Run {what === 'das' ? 'DAS search' : 'sweep'}
+      <button type="submit" disabled={start.loading || (dasConfig !== undefined && !dasConfig.config)}>
+        {what === 'das-search' ? 'Run DAS search' : what === 'das' ? 'Train DAS' : 'Run sweep'}
       </button>
+      {dasConfig?.problem && <p className="note ix-form-note">{dasConfig.problem}</p>}
       {start.error && <ErrorNote error={start.error} title="Start" />}
     </form>
   );

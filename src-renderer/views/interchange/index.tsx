@@ -1,5 +1,5 @@
 /**
- * Interchange: run activation-patching sweeps and DAS searches as jobs, read a
+ * Interchange: run activation-patching sweeps, DAS searches and DAS at one site as jobs, read a
  * run's heatmap back, and click a cell to see one example's patched next-token
  * distribution next to the clean and corrupt ones.
  */
@@ -23,7 +23,7 @@ function RunResult({ runId }: { runId: string }) {
 }
 
 function InterchangeView() {
-  const [job, setJob] = useState<{ jobId: string; label: string }>();
+  const [job, setJob] = useState<{ jobId: string; label: string; das?: 'das' | 'das-search' }>();
   const [picked, setPicked] = useState<string>();
   const runs = useApi('runs.list', { filters: { kind: ['patch', 'das'], status: ['succeeded'] }, sort: { by: 'createdAt', direction: 'desc' }, limit: 200 });
   useApiEvent((e) => {
@@ -36,13 +36,13 @@ function InterchangeView() {
   const current = picked ?? list[0]?.id;
   return (
     <>
-      <Section title="New sweep">
+      <Section title="New sweep or DAS run">
         <StartForm
-          onStarted={(jobId, label) => {
-            setJob({ jobId, label });
+          onStarted={(jobId, label, das) => {
+            setJob({ jobId, label, das });
           }}
         />
-        {job && <JobProgress key={job.jobId} jobId={job.jobId} label={job.label} />}
+        {job && <JobProgress key={job.jobId} jobId={job.jobId} label={job.label} curves={job.das} />}
       </Section>
       <Section
         title="Result"
