@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { evalJobConfigSchema, inlineTaskSchema, itiJobConfigSchema, lofitJobConfigSchema, reftJobConfigSchema } from '../jobs/protocol.js';
+import { TRANSFER_MAX_TASKS, transferJobConfigSchema } from '../jobs/protocol.js';
 import { taskExampleSchema } from '../engine/tasks/schema.js';
 import { RUN_KINDS, RUN_STATUSES } from '../store/validate.js';
 import { VIEW_IDS, type ViewId } from './shell.js';
@@ -474,6 +475,59 @@ export const methods = {
       points: z.array(z.object({ id: z.string(), label: z.string(), x: z.number(), y: z.number() })),
     }),
     "a task's representations at a ReFT run's intervened site projected on two of its learned directions",
+  ),
+
+  // LoFIT view: cross-task transfer
+  'transfer.options': def(
+    z.strictObject({ model: modelRef }),
+    z.object({
+      model: z.string(),
+      /** K runs from 1 to layers × heads. */
+      layers: count,
+      heads: count,
+      maxTasks: count,
+      /** Every built-in task; `suitable` is false (and `why` says why) where a transfer cell could not train or be scored. */
+      tasks: z.array(
+        z.object({
+          name: z.string(),
+          title: z.string(),
+          kind: z.enum(['completion', 'multiple-choice']),
+          sizes: z.object({ train: count, dev: count, test: count }),
+          suitable: z.boolean(),
+          why: z.string().optional(),
+        }),
+      ),
+    }),
+    `the tasks a transfer matrix on a model can cross (at most ${TRANSFER_MAX_TASKS}), and the model's head count`,
+  ),
+  'transfer.start': def(
+    transferJobConfigSchema.extend({ model: modelRef, name: nonEmpty.max(500).optional() }),
+    z.object({ jobId: z.string(), runId: z.string() }),
+    "start LoFIT cross-task transfer: step 1 on each task, then step 2 on every task with every task's heads",
+  ),
+  'transfer.result': def(
+    z.strictObject({ runId: idSchema }),
+    z.object({
+      runId: z.string(),
+      name: z.string(),
+      status: z.enum(RUN_STATUS_NAMES),
+      /** False until the run has written its result: the cells measured so far, the rest null. */
+      complete: z.boolean(),
+      model: z.string(),
+      tasks: z.array(z.string()),
+      /** Per row task: what its cells measure (MC1 for multiple-choice tasks, accuracy otherwise). */
+      metric: z.record(z.string(), z.enum(['accuracy', 'mc1'])),
+      /** matrix[a][b]: step 2 trained and scored on tasks[a] with the heads step 1 selected on tasks[b]. */
+      matrix: z.array(z.array(maybeNumber)),
+      /** The base model's score on each task's test split (once complete). */
+      base: z.record(z.string(), maybeNumber),
+      k: count.nullable(),
+      /** Each task's step-1 top K, (layer, head) pairs. */
+      heads: z.record(z.string(), z.array(z.tuple([count, count]))),
+      settings: z.record(z.string(), z.number()),
+      backend: z.string().nullable(),
+    }),
+    "a transfer run's matrix, head lists and settings",
   ),
 } as const;
 

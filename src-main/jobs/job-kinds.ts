@@ -20,6 +20,7 @@ import { loadReft, saveReft } from '../engine/methods/reft-artifact.js';
 import { loadReftCheckpoint, saveReftCheckpoint } from './checkpoint.js';
 import type { EvalJobConfig, ItiJobConfig, JobKind, LofitJobConfig, ReftJobConfig } from './protocol.js';
 import { das, patch } from './job-kinds-interchange.js';
+import { transfer } from './job-kinds-comparisons.js';
 import { reportArtifacts, type KindContext, type KindRunner } from './kind-context.js';
 
 export type { TaskData } from './kind-context.js';
@@ -172,4 +173,4 @@ const evaluate: KindRunner = (ctx) => {
   return { examples: examples.length, base, intervention: c.intervention, method, withIntervention, task: task.name, backend: ctx.backend };
 };
 
-export const JOB_RUNNERS: Record<JobKind, KindRunner> = { reft, lofit, iti, eval: evaluate, patch, das };
+export const JOB_RUNNERS: Record<JobKind, KindRunner> = { reft, lofit, iti, eval: evaluate, patch, das, transfer };

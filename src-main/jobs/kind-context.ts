@@ -33,7 +33,8 @@ export interface KindContext {
   send: (msg: WorkerMessage) => void;
 }
 
-export type KindRunner = (ctx: KindContext) => Record<string, unknown>;
+/** A runner returns the job's summary; one that must read more files first (several tasks) may return it as a promise. */
+export type KindRunner = (ctx: KindContext) => Record<string, unknown> | Promise<Record<string, unknown>>;
 
 /** Hashes a file and reports it as an artifact of the run. */
 export function reportArtifact(ctx: KindContext, path: string, kind: string): void {

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { SubspaceError } from '../engine/errors.js';
 import { taskExampleSchema } from '../engine/tasks/schema.js';
 
-export const JOB_KINDS = ['reft', 'lofit', 'iti', 'eval', 'patch', 'das'] as const;
+export const JOB_KINDS = ['reft', 'lofit', 'iti', 'eval', 'patch', 'das', 'transfer'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const JOB_EVENT_TYPES = ['queued', 'started', 'progress', 'metrics', 'checkpoint', 'done', 'failed', 'cancelled'] as const;
@@ -145,6 +145,34 @@ export const dasJobConfigSchema = z.strictObject({
   cache: z.enum(['window', 'layers', 'none']).optional(),
 });
 
+/** The most tasks one transfer matrix crosses (n selections and n² step-2 runs). */
+export const TRANSFER_MAX_TASKS = 8;
+/** What a transfer run records: one metric per cell (step 2 on `row` with the heads of `col`), one head selection per task. */
+export const transferCellMetric = (row: string, col: string): string => `transfer.${row}.${col}`;
+export const transferHeadsName = (task: string): string => `lofit-top-k:${task}`;
+
+/**
+ * LoFIT cross-task transfer: step 1 on each task, then step 2 on every task with every task's heads.
+ * The job's own `task` names the first of `tasks`. K against the model's head count, and whether each
+ * task exists, are checked where the model and the task folder are known (the API handler, the worker).
+ */
+export const transferJobConfigSchema = z.strictObject({
+  tasks: z
+    .array(taskNameSchema)
+    .min(2, 'must name at least 2 tasks (the matrix crosses every task with every other)')
+    .max(TRANSFER_MAX_TASKS, `must name at most ${TRANSFER_MAX_TASKS} tasks`)
+    .refine((t) => new Set(t).size === t.length, 'must not name a task twice'),
+  k: posInt.optional(),
+  epochs: posInt.max(100, 'must be at most 100').optional(),
+  seed: nonNegInt.optional(),
+  /** Use only the first this many examples of each split of each task (default: all). */
+  limit: posInt.optional(),
+  l1: nonNegative.optional(),
+  lrSelect: positive.optional(),
+  lrTune: positive.optional(),
+  batchSize: posInt.optional(),
+});
+
 export const JOB_CONFIG_SCHEMAS = {
   reft: reftJobConfigSchema,
   lofit: lofitJobConfigSchema,
@@ -152,6 +180,7 @@ export const JOB_CONFIG_SCHEMAS = {
   eval: evalJobConfigSchema,
   patch: patchJobConfigSchema,
   das: dasJobConfigSchema,
+  transfer: transferJobConfigSchema,
 } as const satisfies Record<JobKind, z.ZodType>;
 
 export type ReftJobConfig = z.infer<typeof reftJobConfigSchema>;
@@ -160,6 +189,7 @@ export type ItiJobConfig = z.infer<typeof itiJobConfigSchema>;
 export type EvalJobConfig = z.infer<typeof evalJobConfigSchema>;
 export type PatchJobConfig = z.infer<typeof patchJobConfigSchema>;
 export type DasJobConfig = z.infer<typeof dasJobConfigSchema>;
+export type TransferJobConfig = z.infer<typeof transferJobConfigSchema>;
 
 const jobSpecBase = z.strictObject({
   kind: z.enum(JOB_KINDS),
@@ -192,7 +222,8 @@ export type JobSpecInput =
   | (Omit<JobSpec, 'kind' | 'config'> & { kind: 'iti'; config?: ItiJobConfig })
   | (Omit<JobSpec, 'kind' | 'config'> & { kind: 'eval'; config?: EvalJobConfig })
   | (Omit<JobSpec, 'kind' | 'config'> & { kind: 'patch'; config: PatchJobConfig })
-  | (Omit<JobSpec, 'kind' | 'config'> & { kind: 'das'; config: DasJobConfig });
+  | (Omit<JobSpec, 'kind' | 'config'> & { kind: 'das'; config: DasJobConfig })
+  | (Omit<JobSpec, 'kind' | 'config'> & { kind: 'transfer'; config: TransferJobConfig });
 
 // ---- error text --------------------------------------------------------------------------------
 

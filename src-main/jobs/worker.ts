@@ -84,7 +84,7 @@ async function run(j: WorkerJob): Promise<void> {
   const task = await loadTaskData(j.task);
   send({ type: 'ready', backend: report.backend, device: report.device, model: m.name });
   if (shouldStop()) throw new CancelledError();
-  const summary = JOB_RUNNERS[j.kind]({ job: j, m, task, backend: report.backend, hooks: { onProgress: progressReporter(), shouldStop }, send });
+  const summary = await JOB_RUNNERS[j.kind]({ job: j, m, task, backend: report.backend, hooks: { onProgress: progressReporter(), shouldStop }, send });
   finish({ type: 'done', summary }, 0);
 }
 

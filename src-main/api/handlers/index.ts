@@ -13,6 +13,7 @@ import { reftViewHandlers } from './reft-view.js';
 import { workHandlers } from './work.js';
 import { interchangeViewHandlers } from './interchange-view.js';
 import { runsViewHandlers } from './runs-view.js';
+import { transferViewHandlers } from './transfer-view.js';
 
 /** The compute process's backend; if it could not start one, say why instead of failing the whole answer. */
 async function backendOrWhy(ctx: ApiContext): Promise<BackendReport> {
@@ -32,6 +33,7 @@ export function createHandlers(ctx: ApiContext): Handlers {
     ...runsViewHandlers(ctx),
     ...reftViewHandlers(ctx),
     ...lofitViewHandlers(ctx),
+    ...transferViewHandlers(ctx),
     'dialogs.openFolder': (req) => ctx.dialogs.openFolder(req),
     'dialogs.openFile': (req) => ctx.dialogs.openFile(req),
     'dialogs.saveFolder': (req) => ctx.dialogs.saveFolder(req),

@@ -25,4 +25,5 @@ export const EXPORT_FORMATS: Record<RunSummary['kind'], { format: Format; label:
   das: [{ format: 'native', label: 'native (Subspace)' }],
   patch: [],
   eval: [],
+  transfer: [],
 };
