@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { useApi, useApiEvent } from '../../api/hooks.js';
 import { ErrorNote, Loading, Section } from '../../app/ui.js';
+import type { RUN_KIND_NAMES, RUN_STATUS_NAMES } from '../../../src-main/api/contract.js';
 import type { ViewDefinition } from '../types.js';
 import { ComparePanel } from './ComparePanel.js';
 import { RunDetail } from './RunDetail.js';
@@ -9,8 +10,8 @@ import { NO_FILTERS, RunFilters, type RunFilterState } from './RunFilters.js';
 import { RunTable } from './RunTable.js';
 import './runs.css';
 
-type Kind = 'reft' | 'lofit' | 'iti' | 'patch' | 'das' | 'eval';
-type Status = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+type Kind = (typeof RUN_KIND_NAMES)[number];
+type Status = (typeof RUN_STATUS_NAMES)[number];
 
 function RunsView() {
   const [f, setF] = useState<RunFilterState>(NO_FILTERS);
