@@ -1,5 +1,5 @@
-import { readdirSync, statSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { LoadedModel } from '../engine/io/model-folder.js';
 import { modelContentHash } from '../engine/io/model-hash.js';
@@ -61,6 +61,11 @@ export class RunRecorder {
     this.pending.push({ step, name, value });
   }
 
+  /** Records each number of `figures` as a metric at `step` (undefined entries are skipped). */
+  figures(step: number, figures: Record<string, number | undefined>): void {
+    for (const [name, value] of Object.entries(figures)) if (typeof value === 'number') this.pending.push({ step, name, value });
+  }
+
   flush(): void {
     if (this.pending.length) this.store.appendMetrics(this.runId, this.pending);
     this.pending = [];
@@ -78,6 +83,18 @@ export class RunRecorder {
       const path = join(dir, f);
       if (statSync(path).isFile()) this.artifact(path, kind);
     }
+  }
+
+  /** Where a result file goes: the path given, or `name` in the run's own folder of the data folder. */
+  outputFile(given: string | undefined, name: string): string {
+    return given === undefined ? join(this.store.runDir(this.runId), name) : resolve(given);
+  }
+
+  /** Writes a JSON document (making its folder) and records it as an artifact. */
+  writeJson(path: string, doc: unknown, kind: string): void {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, JSON.stringify(doc, null, 2) + '\n');
+    this.artifact(path, kind);
   }
 
   succeed(): void {

@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { SubspaceError } from '../../engine/errors.js';
+import { errorMessage, SubspaceError } from '../../engine/errors.js';
 import { loadArtifact, MANIFEST_FILE, readManifest } from '../../engine/artifacts/native.js';
 import { openModel } from '../../engine/open-model.js';
 import { loadReft, saveReft } from '../../engine/methods/reft-artifact.js';
@@ -10,75 +10,180 @@ import { exportPyreft, importPyreft } from '../../engine/export/pyreft.js';
 import { exportLofitHeads, importLofitHeads } from '../../engine/export/npy.js';
 import { writeMergedCheckpoint, type HeadOffset } from '../../engine/export/merged.js';
 import { headScoreTable, writeTable } from '../../engine/export/tables.js';
+import { loadTokenizer } from '../../engine/io/tokenizer.js';
+import { resolveModelRef } from '../../engine/io/hf-cache.js';
+import { builtinModelsDir } from '../../engine/paths.js';
+import { loadTask } from '../../engine/tasks/registry.js';
+import type { TaskExample } from '../../engine/tasks/schema.js';
 import { validateHeads } from '../../engine/methods/heads.js';
 import { openStore } from '../../store/index.js';
-import type { RunKind } from '../../store/types.js';
-import { printJson } from '../output.js';
+import type { Artifact, RunKind, RunSummary } from '../../store/types.js';
+import { runResultTables, type NamedTable } from '../../store/run-tables.js';
+import { note, printJson } from '../output.js';
 import { startBackend } from '../backend.js';
 import { RunRecorder } from '../record.js';
 
 export const EXPORT_FORMATS = ['native', 'pyreft', 'lofit-npy', 'merged', 'csv', 'json'] as const;
 
-/** The native export folder a run wrote (the folder of its manifest artifact). */
-function runFolder(id: string): string {
+/** What `subspace export` can make of a run's native export, by method. */
+const INTERVENTION_FORMATS: Record<string, readonly string[]> = {
+  reft: ['native', 'pyreft'],
+  lofit: ['native', 'lofit-npy', 'merged', 'csv', 'json'],
+  iti: ['native', 'lofit-npy', 'merged', 'csv', 'json'],
+};
+
+/** A recorded run as export sees it: its native export folder (if any) and its result artifacts. */
+interface RunToExport {
+  run: RunSummary;
+  artifacts: Artifact[];
+  /** The folder of its native export (its manifest artifact), if it wrote one. */
+  folder?: string;
+  method?: string;
+  /** Its model's folder, as recorded. */
+  modelFolder?: string;
+}
+
+function findRun(id: string): RunToExport {
   const store = openStore();
   try {
-    if (!store.getRun(id)) throw new SubspaceError('NOT_FOUND', `no run '${id}' (see: subspace runs)`, 'run');
-    const manifest = store.listArtifacts(id).find((a) => a.path.endsWith(`/${MANIFEST_FILE}`) || a.path.endsWith(`\\${MANIFEST_FILE}`));
-    if (!manifest) throw new SubspaceError('NOT_FOUND', `run '${id}' has no exported intervention to convert`, 'run');
-    return dirname(manifest.path);
+    const run = store.getRun(id);
+    if (!run) throw new SubspaceError('NOT_FOUND', `no run '${id}' (see: subspace runs)`, 'run');
+    const artifacts = store.listArtifacts(id);
+    const manifest = artifacts.find((a) => a.path.endsWith(`/${MANIFEST_FILE}`) || a.path.endsWith(`\\${MANIFEST_FILE}`));
+    if (manifest && !existsSync(manifest.path)) throw new SubspaceError('NOT_FOUND', `the export of run '${id}' is gone from ${dirname(manifest.path)}`, manifest.path);
+    const folder = manifest ? dirname(manifest.path) : undefined;
+    const modelFolder = run.modelId ? store.getModel(run.modelId)?.folder : undefined;
+    return { run, artifacts, folder, method: folder ? readManifest(folder).method : undefined, modelFolder };
   } finally {
     store.close();
   }
 }
 
+/** The formats a run can be exported in (csv and json when it has result tables). */
+function formatsOf(r: RunToExport, hasTables: boolean): string[] {
+  const out = r.method ? [...(INTERVENTION_FORMATS[r.method] ?? ['native'])] : [];
+  if (hasTables) for (const f of ['csv', 'json']) if (!out.includes(f)) out.push(f);
+  return out;
+}
+
+const runLabel = (r: RunToExport) => `run '${r.run.id}' (${r.run.kind}, ${r.run.status}: ${r.run.name})`;
+
+function refuseFormat(r: RunToExport, format: string, hasTables: boolean, missing: string): never {
+  const formats = formatsOf(r, hasTables);
+  const can = formats.length ? `it exports as ${formats.join(', ')}` : 'it has no export format';
+  const tables = hasTables ? '' : ` (csv and json write the result tables of LoFIT, ITI, patch, DAS search, ablate and RepE baseline runs; this run's figures: subspace show ${r.run.id})`;
+  throw new SubspaceError('UNSUPPORTED', `${runLabel(r)} has ${missing}, so it cannot be exported as ${format}; ${can}${tables}`, 'format');
+}
+
+/**
+ * The tokens of a sweep's first patched prompt (the corrupt prompt when denoising, the clean one when
+ * noising), for column labels of a sweep over token indices. Undefined, with a note, when the model's
+ * tokenizer or the task is no longer at hand.
+ */
+async function patchedPromptTokens(modelFolder: string | undefined, doc: Record<string, unknown>): Promise<string[] | undefined> {
+  try {
+    const tok = await loadTokenizer(modelFolder ?? resolveModelRef(String(doc.model), builtinModelsDir()).folder);
+    const task = await loadTask(String(doc.task));
+    const split = (task.splits as Record<string, TaskExample[] | undefined>)[String(doc.split ?? 'test')] ?? [];
+    const ids = Array.isArray(doc.examples) ? (doc.examples as unknown[]) : undefined;
+    const first = ids ? split.find((e) => e.id === ids[0]) : split[0];
+    const prompt = doc.direction === 'noise' ? first?.prompt : first?.source?.prompt;
+    if (prompt === undefined) throw new SubspaceError('NOT_FOUND', `the first pair of the sweep is not in task '${task.manifest.name}'`, 'task');
+    return tok.tokenStrings(tok.encode(prompt));
+  } catch (e) {
+    note(`note: token indices label the columns without their tokens (${errorMessage(e)})`);
+    return undefined;
+  }
+}
+
+/** Writes tables as `<out>/<name>.<format>`, or to `out` itself when it names one .csv/.json file and there is one table. */
+function writeTables(tables: NamedTable[], format: 'csv' | 'json', out: string, r: RunToExport): { file: string; table: string; kind?: string; rows: number; columns: number }[] {
+  const oneFile = /\.(csv|json)$/.test(out);
+  if (oneFile && tables.length > 1) {
+    throw new SubspaceError('BAD_ARGUMENT', `--out ${out} names one file, but ${runLabel(r)} has ${tables.length} tables (${tables.map((t) => t.name).join(', ')}): give a folder`, 'out');
+  }
+  return tables.map((t) => {
+    const file = oneFile ? out : join(out, `${t.name}.${format}`);
+    mkdirSync(dirname(file), { recursive: true });
+    const { name, ...table } = t;
+    writeTable(file, { format, ...table });
+    return { file, table: name, kind: t.kind, rows: t.rowLabels.length, columns: t.colLabels.length };
+  });
+}
+
+/** Converts a native export folder (a run's, or one given by path). */
+async function exportFolder(program: Command, folder: string, format: string, out: string): Promise<{ method: string; wrote: unknown }> {
+  await startBackend(program);
+  const manifest = readManifest(folder);
+  const m = await openModel(manifest.model.name);
+  const refuse = () => {
+    throw new SubspaceError('UNSUPPORTED', `${folder} holds a ${manifest.method} export, which cannot be exported as ${format} (it exports as ${(INTERVENTION_FORMATS[manifest.method] ?? ['native']).join(', ')})`, 'format');
+  };
+  let wrote: unknown;
+  if (format === 'native') {
+    loadArtifact(folder); // checksum first: never copy a corrupt export
+    cpSync(folder, out, { recursive: true });
+    wrote = { dir: out };
+  } else if (manifest.method === 'reft') {
+    const r = loadReft(folder, m.spec);
+    if (format !== 'pyreft') refuse();
+    wrote = exportPyreft(out, r.placed, r.config, m.spec, m.name);
+  } else if (manifest.method !== 'lofit' && manifest.method !== 'iti') {
+    refuse();
+  } else {
+    const h = loadHeads(folder, m.spec);
+    if (format === 'lofit-npy') {
+      const file = out.endsWith('.npy') ? out : join(out, 'top_heads.npy');
+      mkdirSync(dirname(file), { recursive: true });
+      exportLofitHeads(file, h.selected, m.spec);
+      wrote = { file, heads: h.selected };
+    } else if (format === 'csv' || format === 'json') {
+      const file = /\.(csv|json)$/.test(out) ? out : join(out, `head-scores.${format}`);
+      mkdirSync(dirname(file), { recursive: true });
+      writeTable(file, { format, ...headScoreTable(h.scores, { method: h.method, model: m.name, selected: h.selected }) });
+      wrote = { file };
+    } else if (format === 'merged') {
+      const offsets: HeadOffset[] =
+        h.method === 'lofit'
+          ? h.selected.map(([layer, head], i) => ({ layer, head, vector: h.offsets![i] }))
+          : h.iti!.heads.map((x) => ({ layer: x.layer, head: x.head, vector: x.direction.map((v) => v * h.iti!.alpha * x.sigma) }));
+      wrote = writeMergedCheckpoint(out, m, offsets);
+    } else refuse();
+  }
+  return { method: manifest.method, wrote };
+}
+
 export function registerExportCommands(program: Command): void {
   program
     .command('export <run>')
-    .description('export a run (by id, or a native export folder) in a format other tools load')
+    .description('export a run (by id, or a native export folder) in a format other tools load; csv and json write its result tables')
     .requiredOption('--format <format>', EXPORT_FORMATS.join(' | '))
-    .requiredOption('--out <path>', 'output folder (or file for lofit-npy/csv/json)')
+    .requiredOption('--out <path>', 'output folder (or one file for lofit-npy, and for csv/json when the run has one table)')
     .option('--json', 'machine-readable summary')
     .action(async (run: string, o: { format: string; out: string; json?: boolean }) => {
       if (!(EXPORT_FORMATS as readonly string[]).includes(o.format)) throw new SubspaceError('BAD_ARGUMENT', `--format must be one of ${EXPORT_FORMATS.join(', ')} (got '${o.format}')`, 'format');
-      await startBackend(program);
-      const folder = existsSync(join(run, MANIFEST_FILE)) ? run : runFolder(run);
-      const manifest = readManifest(folder);
-      const m = await openModel(manifest.model.name);
-      const refuse = () => {
-        throw new SubspaceError('UNSUPPORTED', `a ${manifest.method} run cannot be exported as ${o.format}`, 'format');
-      };
+      let method: string;
       let wrote: unknown;
-      if (o.format === 'native') {
-        loadArtifact(folder); // checksum first: never copy a corrupt export
-        cpSync(folder, o.out, { recursive: true });
-        wrote = { dir: o.out };
-      } else if (manifest.method === 'reft') {
-        const r = loadReft(folder, m.spec);
-        if (o.format !== 'pyreft') refuse();
-        wrote = exportPyreft(o.out, r.placed, r.config, m.spec, m.name);
+      if (existsSync(join(run, MANIFEST_FILE))) {
+        ({ method, wrote } = await exportFolder(program, run, o.format, o.out));
       } else {
-        const h = loadHeads(folder, m.spec);
-        if (o.format === 'lofit-npy') {
-          const file = o.out.endsWith('.npy') ? o.out : join(o.out, 'top_heads.npy');
-          mkdirSync(dirname(file), { recursive: true });
-          exportLofitHeads(file, h.selected, m.spec);
-          wrote = { file, heads: h.selected };
-        } else if (o.format === 'csv' || o.format === 'json') {
-          const file = /\.(csv|json)$/.test(o.out) ? o.out : join(o.out, `head-scores.${o.format}`);
-          mkdirSync(dirname(file), { recursive: true });
-          writeTable(file, { format: o.format, ...headScoreTable(h.scores, { method: h.method, model: m.name, selected: h.selected }) });
-          wrote = { file };
-        } else if (o.format === 'merged') {
-          const offsets: HeadOffset[] =
-            h.method === 'lofit'
-              ? h.selected.map(([layer, head], i) => ({ layer, head, vector: h.offsets![i] }))
-              : h.iti!.heads.map((x) => ({ layer: x.layer, head: x.head, vector: x.direction.map((v) => v * h.iti!.alpha * x.sigma) }));
-          wrote = writeMergedCheckpoint(o.out, m, offsets);
-        } else refuse();
+        const r = findRun(run);
+        const tablesWanted = o.format === 'csv' || o.format === 'json';
+        if (r.folder && (!tablesWanted || r.method === 'lofit' || r.method === 'iti')) {
+          ({ method, wrote } = await exportFolder(program, r.folder, o.format, o.out));
+        } else {
+          if (!tablesWanted) refuseFormat(r, o.format, (await runResultTables(r.run, r.artifacts)).length > 0, 'no exported intervention');
+          const tables = await runResultTables(r.run, r.artifacts, { positionTokens: (doc) => patchedPromptTokens(r.modelFolder, doc) });
+          if (tables.length === 0) refuseFormat(r, o.format, false, 'no result tables');
+          method = r.run.kind;
+          wrote = { tables: writeTables(tables, o.format as 'csv' | 'json', o.out, r) };
+        }
       }
-      if (o.json) printJson({ run, format: o.format, method: manifest.method, out: o.out, wrote });
-      else console.log(`exported ${manifest.method} (${run}) as ${o.format} to ${o.out}`);
+      if (o.json) printJson({ run, format: o.format, method, out: o.out, wrote });
+      else {
+        const files = (wrote as { tables?: { file: string }[] }).tables?.map((t) => t.file);
+        console.log(`exported ${method} (${run}) as ${o.format} to ${files ? files.join(', ') : o.out}`);
+      }
     });
 
   program

@@ -10,7 +10,11 @@ import { loadHeads, saveIti, saveLofit } from '../../engine/methods/heads-artifa
 import { readManifest } from '../../engine/artifacts/native.js';
 import { rankHeads, resolveK, type HeadRef, type KSpec } from '../../engine/methods/heads.js';
 import { allHeads, randomHeads, taskMetric } from '../../engine/methods/comparisons.js';
-import { BASELINE_METHODS, runBaseline } from '../../engine/methods/baselines/index.js';
+import { BASELINE_METHODS, runBaseline, type BaselineMethod, type BaselineRun } from '../../engine/methods/baselines/index.js';
+import type { TrainOutcome } from '../../engine/methods/baselines/train.js';
+import type { RepeResult } from '../../engine/methods/baselines/repe.js';
+import type { EvalResult } from '../../engine/eval/evaluate.js';
+import type { RunKind } from '../../store/types.js';
 import { ablateHeads } from '../../engine/methods/head-ablation.js';
 import type { LoadedModel } from '../../engine/io/model-folder.js';
 import type { TaskExample } from '../../engine/tasks/schema.js';
@@ -21,6 +25,27 @@ import { progressPrinter } from '../progress.js';
 import { RunRecorder } from '../record.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/**
+ * Baselines and head ablations are recorded as evaluation runs (the store's kinds are the
+ * intervention methods, patching and DAS); `config.command` tells them apart.
+ */
+const COMPARISON_RUN_KIND: RunKind = 'eval';
+
+/** An evaluation's figures as metrics named `<prefix>.<figure>`. */
+function evalFigures(prefix: string, e: EvalResult): Record<string, number | undefined> {
+  return { [`${prefix}.accuracy`]: e.accuracy, [`${prefix}.preferCorrect`]: e.preferCorrect, [`${prefix}.meanLogitDiff`]: e.meanLogitDiff, [`${prefix}.mc2`]: e.mc2 };
+}
+
+/** What a baseline's result file keeps of its method's own result: curves and choices, not the trained weights. */
+function baselineDetail(r: BaselineRun): Record<string, unknown> {
+  if (r.method === 'repe') {
+    const d = r.detail as RepeResult;
+    return { layer: d.reading.layer, site: d.reading.site, coefficient: d.coefficient, readingAccuracy: d.reading.readingAccuracy, explained: d.reading.explained, pairs: d.reading.pairs, grid: d.grid };
+  }
+  const d = r.detail as TrainOutcome;
+  return { loss: d.loss, dev: d.dev, bestEpoch: d.bestEpoch, stoppedEarly: d.stoppedEarly, steps: d.steps };
+}
 
 function kSpec(o: { k?: number; kPercent?: number }, fallback: KSpec): KSpec {
   if (o.k !== undefined && o.kPercent !== undefined) throw new SubspaceError('BAD_ARGUMENT', 'give --k or --k-percent, not both', 'k');
@@ -209,6 +234,7 @@ export function registerHeadsCommands(program: Command): void {
     .option('--batch <b>', 'batch size (RED, LoRA)', num('batch', { int: true, min: 1 }))
     .option('--coefficient <c...>', 'RepE coefficients to try on dev (default 1 2 4 8 16)')
     .option('--seed <s>', 'seed', num('seed', { int: true, min: 0 }), 42)
+    .option('--out <file.json>', "where to write the result (default: baseline.json in the run's folder of the data folder)")
     .option('--json', 'machine-readable summary')
     .action(async (o: Record<string, any>) => {
       const backend = await startBackend(program);
@@ -221,11 +247,19 @@ export function registerHeadsCommands(program: Command): void {
       const train = Object.fromEntries(Object.entries({ lr: o.lr, epochs: o.epochs, batchSize: o.batch, seed: o.seed }).filter(([, v]) => v !== undefined));
       const configs = { red: { ...train, layers }, lora: { ...train, layers, ...(o.rank !== undefined ? { rank: o.rank } : {}), ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) }, repe: { layers, seed: o.seed, ...(coefficients ? { coefficients } : {}) } };
       const data = { train: task.splits.train, dev: task.splits.dev, test: task.splits.test };
-      const base = evaluateExamples(m.model, m.tokenizer!, data.test, { multipleChoice: mc });
-      const r = runBaseline(o.method, m.model, m.tokenizer!, data, { multipleChoice: mc, configs }, { onProgress: o.json ? undefined : progressPrinter(o.method) });
-      const summary = { method: r.method, model: m.name, task: task.manifest.name, metric: mc ? 'mc1' : 'accuracy', base: taskMetric(base, mc), score: r.metric, parameters: r.parameters, setting: r.setting, baseTest: base, test: r.test, seconds: r.seconds, backend: backend.backend };
-      if (o.json) printJson(summary);
-      else console.log(`${summary.task} test ${mc ? 'MC1' : 'accuracy'}: base ${pct(summary.base)} → ${r.method.toUpperCase()} ${pct(summary.score)} with ${r.parameters} parameters (${r.setting})`);
+      const metric = mc ? 'mc1' : 'accuracy';
+      const rec = new RunRecorder(COMPARISON_RUN_KIND, `baseline ${o.method} ${task.manifest.name} on ${m.name}`, { command: 'baseline', method: o.method, ...configs[o.method as BaselineMethod] }, m, backend.backend, task.manifest.name);
+      const out = rec.outputFile(o.out, 'baseline.json');
+      const summary = await rec.run(() => {
+        const base = evaluateExamples(m.model, m.tokenizer!, data.test, { multipleChoice: mc });
+        const r = runBaseline(o.method, m.model, m.tokenizer!, data, { multipleChoice: mc, configs }, { onProgress: rec.listener(o.json ? undefined : progressPrinter(o.method)) });
+        const doc = { run: rec.runId, method: r.method, model: m.name, task: task.manifest.name, metric, base: taskMetric(base, mc), score: r.metric, parameters: r.parameters, setting: r.setting, baseTest: base, test: r.test, seconds: r.seconds, backend: backend.backend, detail: baselineDetail(r) };
+        rec.figures(0, { base: doc.base, score: doc.score, parameters: r.parameters, seconds: r.seconds, ...evalFigures('baseTest', base), ...evalFigures('test', r.test) });
+        rec.writeJson(out, doc, 'baseline');
+        return doc;
+      });
+      if (o.json) printJson({ out, ...summary });
+      else console.log(`${summary.task} test ${mc ? 'MC1' : 'accuracy'}: base ${pct(summary.base)} → ${summary.method.toUpperCase()} ${pct(summary.score)} with ${summary.parameters} parameters (${summary.setting}); run ${summary.run}, saved to ${out}`);
     });
 
   program
@@ -237,20 +271,35 @@ export function registerHeadsCommands(program: Command): void {
     .option('--limit <n>', 'examples to use (the first N)', num('limit', { int: true, min: 1 }), 64)
     .option('--mode <mean|zero>', 'replace each head with its dataset mean or with zeros', 'mean')
     .option('--top <n>', 'heads to list', num('top', { int: true, min: 1 }), 8)
+    .option('--out <file.json>', "where to write the result (default: ablation.json in the run's folder of the data folder)")
     .option('--json', 'machine-readable output')
     .action(async (o: Record<string, any>) => {
-      await startBackend(program);
+      const backend = await startBackend(program);
       if (o.mode !== 'mean' && o.mode !== 'zero') throw new SubspaceError('BAD_ARGUMENT', `--mode must be mean or zero (got '${o.mode}')`, 'mode');
       const m = await openModel(o.model);
       const task = await loadTask(o.task);
       const split = (task.splits as Record<string, TaskExample[] | undefined>)[o.split];
       if (!split) throw new SubspaceError('BAD_ARGUMENT', `--split must be train, dev or test (got '${o.split}')`, 'split');
-      const r = ablateHeads(m.model, m.tokenizer!, split.slice(0, o.limit), { mode: o.mode }, { onProgress: o.json ? undefined : progressPrinter('ablate') });
-      const top = r.ranked.slice(0, Math.min(o.top, r.ranked.length));
-      if (o.json) printJson({ model: m.name, task: task.manifest.name, split: o.split, n: r.n, mode: r.mode, base: r.base, effect: r.effect, ranked: r.ranked, ablated: r.ablated });
+      const examples = split.slice(0, o.limit);
+      const rec = new RunRecorder(COMPARISON_RUN_KIND, `ablate (${o.mode}) ${task.manifest.name} on ${m.name}`, { command: 'ablate', mode: o.mode, split: o.split, n: examples.length }, m, backend.backend, task.manifest.name);
+      const out = rec.outputFile(o.out, 'ablation.json');
+      const summary = await rec.run(() => {
+        const r = ablateHeads(m.model, m.tokenizer!, examples, { mode: o.mode }, { onProgress: rec.listener(o.json ? undefined : progressPrinter('ablate')) });
+        const doc = { run: rec.runId, model: m.name, task: task.manifest.name, split: o.split as string, n: r.n, mode: r.mode, base: r.base, effect: r.effect, ranked: r.ranked, ablated: r.ablated, backend: backend.backend };
+        rec.figures(0, { n: r.n, 'base.logitDiff': r.base.logitDiff, 'base.accuracy': r.base.accuracy, 'base.preferCorrect': r.base.preferCorrect });
+        // The ranking: the effect of the head at each rank (largest |effect| first), the heads themselves as a ranked selection.
+        r.ranked.forEach(([l, h], i) => rec.metric(i, 'rankedEffect', r.effect[l][h]));
+        rec.store.saveHeadScores(rec.runId, 'ablation-effect', { layers: m.spec.nLayers, heads: m.spec.nHeads, values: r.effect.flat() });
+        rec.store.saveHeadSelection(rec.runId, 'ablation-ranked', r.ranked.map(([layer, head]) => ({ layer, head })));
+        rec.writeJson(out, doc, 'ablation');
+        return doc;
+      });
+      const top = summary.ranked.slice(0, Math.min(o.top, summary.ranked.length));
+      if (o.json) printJson({ out, ...summary });
       else {
-        console.log(`effect of ${r.mode}-ablating each head on the mean log-prob difference (base ${r.base.logitDiff.toFixed(3)}, ${r.n} examples; * = top ${top.length} by |effect|)`);
-        console.log(formatMatrix(r.effect, top));
+        console.log(`effect of ${summary.mode}-ablating each head on the mean log-prob difference (base ${summary.base.logitDiff.toFixed(3)}, ${summary.n} examples; * = top ${top.length} by |effect|)`);
+        console.log(formatMatrix(summary.effect, top));
+        console.log(`run ${summary.run}; saved to ${out}`);
       }
     });
 }

@@ -112,3 +112,18 @@ export function layerPositionTable(matrix: Matrix, tokens: readonly string[], op
     meta: opts.meta,
   };
 }
+
+/**
+ * A layer × head matrix over some of the layers and heads (a patching sweep or an ablation):
+ * rows are the layer numbers, columns `h<head>`, corner `layer`.
+ */
+export function layerHeadTable(matrix: Matrix, layers: readonly number[], heads: readonly number[], opts: { kind?: string; meta?: Record<string, unknown> } = {}): Table {
+  return {
+    kind: opts.kind ?? 'layer_head',
+    matrix,
+    rowLabels: layers.map(String),
+    colLabels: heads.map((h) => `h${h}`),
+    corner: 'layer',
+    meta: opts.meta,
+  };
+}
