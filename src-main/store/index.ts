@@ -173,8 +173,8 @@ export class Store {
   deleteRun(id: string): DeletedRun {
     return runs.deleteRun(this.conn, id);
   }
-  markInterruptedRuns(now?: number): string[] {
-    return runs.markInterruptedRuns(this.conn, now);
+  markInterruptedRuns(now?: number, alive?: (pid: number) => boolean): string[] {
+    return runs.markInterruptedRuns(this.conn, now, alive);
   }
 
   // metrics

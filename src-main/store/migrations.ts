@@ -137,7 +137,16 @@ CREATE TABLE comparisons (
 ) STRICT;
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: V1 }];
+/**
+ * The process that created a run and writes its status: start-up recovery fails only runs whose
+ * process is gone, so a CLI command does not fail a run the app (or another command) is running.
+ */
+const V2 = `ALTER TABLE runs ADD COLUMN owner_pid INTEGER;`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema', sql: V1 },
+  { version: 2, name: 'run owner process', sql: V2 },
+];
 
 /** The schema version this build writes; a database above it came from a newer app. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

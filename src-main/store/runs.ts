@@ -44,6 +44,7 @@ interface RunRow {
   error: string | null;
   checkpoint_path: string | null;
   parent_run_id: string | null;
+  owner_pid?: number | null;
 }
 
 const SUMMARY_COLUMNS =
@@ -155,6 +156,7 @@ export function createRun(db: DB, input: NewRun): Run {
     error: null,
     checkpoint_path: r.checkpointPath ?? null,
     parent_run_id: r.parentRunId ?? null,
+    owner_pid: process.pid,
   };
   db.transaction(() => {
     if (stmt(db, 'SELECT 1 FROM runs WHERE id = ?').get(row.id)) {
@@ -167,9 +169,9 @@ export function createRun(db: DB, input: NewRun): Run {
     stmt(
       db,
       `INSERT INTO runs (id, project_id, kind, name, config, status, backend, model_id, dataset_id,
-                         created_at, started_at, ended_at, error, checkpoint_path, parent_run_id)
+                         created_at, started_at, ended_at, error, checkpoint_path, parent_run_id, owner_pid)
        VALUES (@id, @project_id, @kind, @name, @config, @status, @backend, @model_id, @dataset_id,
-               @created_at, @started_at, @ended_at, @error, @checkpoint_path, @parent_run_id)`,
+               @created_at, @started_at, @ended_at, @error, @checkpoint_path, @parent_run_id, @owner_pid)`,
     ).run(row);
   }).immediate();
   return toRun(row);
@@ -313,20 +315,36 @@ export function deleteRun(db: DB, id: string): DeletedRun {
   }).immediate();
 }
 
+/** Whether a process with this id is alive on this machine (signal 0 checks without signalling). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Start-up recovery: runs still 'running' belong to a process that is gone.
- * Mark them failed (keeping their metrics and artifacts) and return their ids.
- * Call it once at start-up, before any worker starts a run.
+ * Start-up recovery: runs still 'running' or 'queued' whose owning process is gone (or unknown,
+ * or this very process, which cannot be running them yet) will never finish. Mark running ones
+ * failed and queued ones cancelled (keeping their metrics and artifacts) and return their ids.
+ * Runs owned by another live process (the app, another CLI command) are left alone.
  */
-export function markInterruptedRuns(db: DB, now: number = Date.now()): string[] {
-  const failed = stmtPluck(db, "UPDATE runs SET status = 'failed', error = ?, ended_at = ? WHERE status = 'running' RETURNING id").all(
-    INTERRUPTED_ERROR,
-    now,
-  ) as string[];
+export function markInterruptedRuns(db: DB, now: number = Date.now(), alive: (pid: number) => boolean = processAlive): string[] {
+  const open = stmt(db, "SELECT id, status, owner_pid FROM runs WHERE status IN ('running', 'queued') ORDER BY rowid").all() as { id: string; status: RunStatus; owner_pid: number | null }[];
+  const stale = open.filter((r) => r.owner_pid === null || r.owner_pid === process.pid || !alive(r.owner_pid));
+  const fail = stmt(db, "UPDATE runs SET status = 'failed', error = ?, ended_at = ? WHERE id = ? AND status = 'running'");
   // A queued run of a process that is gone will never start.
-  const dropped = stmtPluck(db, "UPDATE runs SET status = 'cancelled', error = ?, ended_at = ? WHERE status = 'queued' RETURNING id").all(
-    'not started: the app or worker stopped before the run began',
-    now,
-  ) as string[];
-  return [...failed, ...dropped];
+  const drop = stmt(db, "UPDATE runs SET status = 'cancelled', error = ?, ended_at = ? WHERE id = ? AND status = 'queued'");
+  return db.transaction(() => {
+    const failed: string[] = [];
+    const dropped: string[] = [];
+    for (const r of stale) {
+      if (r.status === 'running' && fail.run(INTERRUPTED_ERROR, now, r.id).changes > 0) failed.push(r.id);
+      if (r.status === 'queued' && drop.run('not started: the app or worker stopped before the run began', now, r.id).changes > 0) dropped.push(r.id);
+    }
+    return [...failed, ...dropped];
+  }).immediate();
 }

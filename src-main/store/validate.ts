@@ -9,7 +9,7 @@ import { SubspaceError } from '../engine/errors.js';
 /** Ids double as folder names (`runs/<runId>/`), so they must be safe path segments everywhere. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
-export const RUN_KINDS = ['reft', 'lofit', 'iti', 'patch', 'das', 'eval', 'transfer'] as const;
+export const RUN_KINDS = ['reft', 'lofit', 'iti', 'patch', 'das', 'eval', 'transfer', 'baseline', 'ablate'] as const;
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export const TERMINAL_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
 

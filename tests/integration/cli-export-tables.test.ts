@@ -181,7 +181,7 @@ describe('subspace export --format csv|json: result tables of patching, DAS sear
     expect(failed).toHaveLength(1);
     const none = await cli('export', failed[0].id, '--format', 'csv', '--out', join(tmp, 'never'));
     expect(none.code).toBe(2);
-    expect(none.err).toMatch(new RegExp(`run '${failed[0].id}' \\(eval, failed: baseline lora truthful on demo-gpt2\\) has no result tables, so it cannot be exported as csv; it has no export format`));
+    expect(none.err).toMatch(new RegExp(`run '${failed[0].id}' \\(baseline, failed: baseline lora truthful on demo-gpt2\\) has no result tables, so it cannot be exported as csv; it has no export format`));
     const unknown = await cli('export', 'no-such-run', '--format', 'json', '--out', join(tmp, 'never'));
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/no run 'no-such-run'/);

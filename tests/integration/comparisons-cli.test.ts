@@ -47,7 +47,7 @@ describe('subspace lofit --heads-from, baseline and ablate (recorded runs)', () 
     // RED's result is single figures: no table to export.
     const csv = await cli('export', j.run, '--format', 'csv', '--out', join(tmp, 'red.csv'));
     expect(csv.code).toBe(2);
-    expect(csv.err).toMatch(new RegExp(`run '${j.run}' \\(eval, succeeded: baseline red truthful on demo-gpt2\\) has no result tables, so it cannot be exported as csv`));
+    expect(csv.err).toMatch(new RegExp(`run '${j.run}' \\(baseline, succeeded: baseline red truthful on demo-gpt2\\) has no result tables, so it cannot be exported as csv`));
 
     for (const [args, msg] of [
       [['--method', 'prefix'], /unknown baseline 'prefix' \(known: red, lora, repe\)/],
@@ -60,14 +60,14 @@ describe('subspace lofit --heads-from, baseline and ablate (recorded runs)', () 
       expect(bad.err).toMatch(msg);
     }
     // Settings the engine refuses leave failed runs with the error; an unknown method starts none. Newest first.
-    const listed = JSON.parse((await cli('runs', '--kind', 'eval', '--json')).out);
+    const listed = JSON.parse((await cli('runs', '--kind', 'baseline', '--json')).out);
     expect(listed.map((r: { id: string; name: string; status: string; error: string | null }) => [r.name, r.status, r.error?.split(/[:;]/)[0] ?? null])).toEqual([
       ['baseline red truthful on demo-gpt2', 'failed', 'learning rate must be positive (got -0.1)'],
       ['baseline repe truthful on demo-gpt2', 'failed', 'the RepE coefficient must be a number ≥ 0 (got -1)'],
       ['baseline lora truthful on demo-gpt2', 'failed', 'LoRA rank 200 is larger than the width of the q projection (128 → 128)'],
       ['baseline red truthful on demo-gpt2', 'succeeded', null],
     ]);
-    expect(listed[3]).toMatchObject({ id: j.run, kind: 'eval' });
+    expect(listed[3]).toMatchObject({ id: j.run, kind: 'baseline' });
   });
 
   it('ablates every head, ranks them and records the run with its effects and ranking; bad K and sources are refused', async () => {
@@ -84,7 +84,7 @@ describe('subspace lofit --heads-from, baseline and ablate (recorded runs)', () 
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(doc);
     const listed = JSON.parse((await cli('runs', '--search', 'ablate', '--json')).out);
     expect(listed).toHaveLength(1);
-    expect(listed[0]).toMatchObject({ id: j.run, kind: 'eval', status: 'succeeded', name: 'ablate (mean) truthful on demo-llama' });
+    expect(listed[0]).toMatchObject({ id: j.run, kind: 'ablate', status: 'succeeded', name: 'ablate (mean) truthful on demo-llama' });
     const store = openStore({ dataDir: join(tmp, 'data') });
     try {
       expect(store.getRun(j.run)!.config).toEqual({ command: 'ablate', mode: 'mean', split: 'dev', n: 4 });

@@ -438,6 +438,51 @@ describe('recovery', () => {
     expect(s2.markInterruptedRuns()).toEqual([]);
   });
 
+  it('leaves runs of another live process alone, and fails them once it is gone', async () => {
+    const s = openStore({ dataDir: dir });
+    const { project } = seed(s);
+    s.close();
+    const child = join(dir, 'owner.ts');
+    const storeUrl = pathToFileURL(join(REPO, 'src-main/store/index.ts')).href;
+    // Another process (a CLI command, the app) that starts a run and keeps working on it.
+    writeFileSync(
+      child,
+      `import { writeSync } from 'node:fs';
+import { openStore } from ${JSON.stringify(storeUrl)};
+const store = openStore({ dataDir: process.argv[2] });
+const run = store.createRun({ projectId: process.argv[3], kind: 'reft', name: 'elsewhere', config: {}, status: 'running' });
+writeSync(1, 'run=' + run.id + '\\n');
+setInterval(() => {}, 1000);
+`,
+    );
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, dir, project.id], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exit = new Promise<void>((resolveExit) => proc.on('exit', () => resolveExit()));
+    const runId = await new Promise<string>((resolveId, reject) => {
+      let out = '';
+      let err = '';
+      proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      proc.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /run=(\S+)/.exec(out);
+        if (m) resolveId(m[1]);
+      });
+      proc.on('exit', () => reject(new Error(`owner exited early: ${err}`)));
+    });
+    try {
+      const here = store();
+      const mine = here.createRun({ projectId: project.id, kind: 'lofit', name: 'left by this process', config: {}, status: 'running' });
+      // This process's own leftover is stale; the other process's run is not.
+      expect(here.markInterruptedRuns()).toEqual([mine.id]);
+      expect(here.getRun(runId)!.status).toBe('running');
+      proc.kill('SIGKILL');
+      await exit;
+      expect(here.markInterruptedRuns()).toEqual([runId]);
+      expect(here.getRun(runId)).toMatchObject({ status: 'failed', error: INTERRUPTED_ERROR });
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  });
+
   it('survives a worker killed with SIGKILL in the middle of a transaction', async () => {
     const s = openStore({ dataDir: dir });
     const { project } = seed(s);

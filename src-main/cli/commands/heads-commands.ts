@@ -14,7 +14,6 @@ import { BASELINE_METHODS, runBaseline, type BaselineMethod, type BaselineRun } 
 import type { TrainOutcome } from '../../engine/methods/baselines/train.js';
 import type { RepeResult } from '../../engine/methods/baselines/repe.js';
 import type { EvalResult } from '../../engine/eval/evaluate.js';
-import type { RunKind } from '../../store/types.js';
 import { ablateHeads } from '../../engine/methods/head-ablation.js';
 import type { LoadedModel } from '../../engine/io/model-folder.js';
 import type { TaskExample } from '../../engine/tasks/schema.js';
@@ -25,12 +24,6 @@ import { progressPrinter } from '../progress.js';
 import { RunRecorder } from '../record.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-
-/**
- * Baselines and head ablations are recorded as evaluation runs (the store's kinds are the
- * intervention methods, patching and DAS); `config.command` tells them apart.
- */
-const COMPARISON_RUN_KIND: RunKind = 'eval';
 
 /** An evaluation's figures as metrics named `<prefix>.<figure>`. */
 function evalFigures(prefix: string, e: EvalResult): Record<string, number | undefined> {
@@ -248,7 +241,7 @@ export function registerHeadsCommands(program: Command): void {
       const configs = { red: { ...train, layers }, lora: { ...train, layers, ...(o.rank !== undefined ? { rank: o.rank } : {}), ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) }, repe: { layers, seed: o.seed, ...(coefficients ? { coefficients } : {}) } };
       const data = { train: task.splits.train, dev: task.splits.dev, test: task.splits.test };
       const metric = mc ? 'mc1' : 'accuracy';
-      const rec = new RunRecorder(COMPARISON_RUN_KIND, `baseline ${o.method} ${task.manifest.name} on ${m.name}`, { command: 'baseline', method: o.method, ...configs[o.method as BaselineMethod] }, m, backend.backend, task.manifest.name);
+      const rec = new RunRecorder('baseline', `baseline ${o.method} ${task.manifest.name} on ${m.name}`, { command: 'baseline', method: o.method, ...configs[o.method as BaselineMethod] }, m, backend.backend, task.manifest.name);
       const out = rec.outputFile(o.out, 'baseline.json');
       const summary = await rec.run(() => {
         const base = evaluateExamples(m.model, m.tokenizer!, data.test, { multipleChoice: mc });
@@ -281,7 +274,7 @@ export function registerHeadsCommands(program: Command): void {
       const split = (task.splits as Record<string, TaskExample[] | undefined>)[o.split];
       if (!split) throw new SubspaceError('BAD_ARGUMENT', `--split must be train, dev or test (got '${o.split}')`, 'split');
       const examples = split.slice(0, o.limit);
-      const rec = new RunRecorder(COMPARISON_RUN_KIND, `ablate (${o.mode}) ${task.manifest.name} on ${m.name}`, { command: 'ablate', mode: o.mode, split: o.split, n: examples.length }, m, backend.backend, task.manifest.name);
+      const rec = new RunRecorder('ablate', `ablate (${o.mode}) ${task.manifest.name} on ${m.name}`, { command: 'ablate', mode: o.mode, split: o.split, n: examples.length }, m, backend.backend, task.manifest.name);
       const out = rec.outputFile(o.out, 'ablation.json');
       const summary = await rec.run(() => {
         const r = ablateHeads(m.model, m.tokenizer!, examples, { mode: o.mode }, { onProgress: rec.listener(o.json ? undefined : progressPrinter('ablate')) });

@@ -26,4 +26,6 @@ export const EXPORT_FORMATS: Record<RunSummary['kind'], { format: Format; label:
   patch: [],
   eval: [],
   transfer: [],
+  baseline: [],
+  ablate: [],
 };
