@@ -23,6 +23,8 @@ function compare(m: LoadedModel, ex: TaskExample[], opts: SweepOptions) {
   for (const k of ['unpatched', 'clean', 'corrupt'] as const) expect(exact[k]).toBeCloseTo(naive[k], 5);
   // Not a flat sweep: some patch moves the metric.
   expect(Math.max(...a.map((v) => Math.abs(v - exact.unpatched)))).toBeGreaterThan(1e-4);
+  // Fewer token positions run through a layer than one forward per patch.
+  expect(exact.stats.tokenLayers!).toBeLessThan(naive.stats.tokenLayers!);
   return { exact, naive };
 }
 

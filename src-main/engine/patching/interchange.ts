@@ -3,7 +3,7 @@ import { SubspaceError } from '../errors.js';
 import type { SubspaceTokenizer } from '../io/tokenizer.js';
 import { gatherPositions, selectionMatrix } from '../model/ops.js';
 import { siteKey, type SiteRef } from '../model/sites.js';
-import type { ForwardResult, LogitsRequest, SiteEdit, Transformer } from '../model/transformer.js';
+import type { ForwardResult, KVCache, LogitsRequest, SiteEdit, Transformer } from '../model/transformer.js';
 import type { TaskExample } from '../tasks/schema.js';
 import { AnswerReadout, aggregate, type Reference, type RowScore } from './metrics.js';
 import {
@@ -122,9 +122,17 @@ export function interchangeForward(model: Transformer, base: readonly PromptToke
   }
 }
 
-/** Scores of one run (unpatched, or with `edits`) at each row's last token. */
-export function runScores(model: Transformer, batch: PaddedBatch, readout: AnswerReadout, full: boolean, read: SiteRef[] = [], edits?: SiteEdit[]): { scores: RowScore[]; sites: Record<string, tf.Tensor> } {
-  const r = model.forward({ inputIds: batch.ids, attentionMask: batch.mask }, { read, edits, stopBefore: model.spec.nLayers });
+/** Scores of one run (unpatched, or with `edits`) at each row's last token; with an empty `cache`, it keeps the run's keys and values. */
+export function runScores(
+  model: Transformer,
+  batch: PaddedBatch,
+  readout: AnswerReadout,
+  full: boolean,
+  read: SiteRef[] = [],
+  edits?: SiteEdit[],
+  cache?: KVCache,
+): { scores: RowScore[]; sites: Record<string, tf.Tensor> } {
+  const r = model.forward({ inputIds: batch.ids, attentionMask: batch.mask }, { read, edits, cache, stopBefore: model.spec.nLayers });
   try {
     const rows = batch.lengths.map((_, b) => b);
     const { picked, lse } = readout.logits(r.residual!, batch.lengths.map((l) => l - 1), rows, full);

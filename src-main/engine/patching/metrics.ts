@@ -69,9 +69,9 @@ export function aggregate(metric: PatchMetric, rows: readonly RowScore[], ref: R
  * when the metric needs p(target).
  */
 export class AnswerReadout {
-  /** [U, d]: the unembedding columns of every answer id, as rows. */
-  private readonly rows: tf.Tensor2D;
-  /** Per pair: [correct, wrong, target, ...candidates] as indices into `rows`, padded to K by repeating. */
+  /** [d, U]: the unembedding columns of every answer id. */
+  private readonly cols: tf.Tensor2D;
+  /** Per pair: [correct, wrong, target, ...candidates] as indices into `cols`, padded to K by repeating. */
   private readonly index: number[][];
   readonly K: number;
 
@@ -89,11 +89,11 @@ export class AnswerReadout {
     const pos = new Map(unique.map((id, i) => [id, i]));
     this.K = Math.max(...lists.map((l) => l.length));
     this.index = lists.map((l) => Array.from({ length: this.K }, (_, k) => pos.get(l[Math.min(k, l.length - 1)])!));
-    this.rows = tf.tidy(() => tf.transpose(tf.gather(model.weights.unembed, tf.tensor1d(unique, 'int32'), 1)) as tf.Tensor2D);
+    this.cols = tf.tidy(() => tf.gather(model.weights.unembed, tf.tensor1d(unique, 'int32'), 1) as tf.Tensor2D);
   }
 
   dispose(): void {
-    this.rows.dispose();
+    this.cols.dispose();
   }
 
   /**
@@ -105,9 +105,12 @@ export class AnswerReadout {
       const [R, T] = residual.shape;
       const h = tf.reshape(gatherPositions(residual, selectionMatrix(answerPos.map((p) => [p]), T)), [R, -1]);
       const hn = norm(h, this.model.weights.lnf, this.model.spec.norm, this.model.spec.normEps) as tf.Tensor2D;
-      const idx = tf.tensor2d(rowPair.map((b) => this.index[b]), [R, this.K], 'int32');
-      const w = tf.gather(this.rows, idx); // [R, K, d]
-      const picked = tf.sum(tf.mul(w, tf.expandDims(hn, 1)), 2) as tf.Tensor2D;
+      // Every answer column for every row is one small product; each row then takes its own K
+      // (a gather of R·K numbers, where gathering [R, K, d] unembedding rows is slow on wasm).
+      const all = tf.matMul(hn, this.cols); // [R, U]
+      const U = this.cols.shape[1];
+      const idx = tf.tensor1d(rowPair.flatMap((b, r) => this.index[b].map((u) => r * U + u)), 'int32');
+      const picked = tf.reshape(tf.gather(tf.reshape(all, [R * U]), idx), [R, this.K]) as tf.Tensor2D;
       if (!full) return { picked };
       const lse = tf.logSumExp(tf.matMul(hn, this.model.weights.unembed), 1) as tf.Tensor1D;
       return { picked, lse };
