@@ -35,7 +35,14 @@ export function mergeSweeps(parts: SweepResult[], ms: number): SweepResult {
     ...first,
     layers: rows.map((r) => r.l),
     values: rows.map((r) => r.v),
-    stats: { patches: sum('patches'), forwards: sum('forwards'), backwards: sum('backwards'), maxRowsPerForward: Math.max(...parts.map((p) => p.stats.maxRowsPerForward)), ms },
+    stats: {
+      patches: sum('patches'),
+      forwards: sum('forwards'),
+      backwards: sum('backwards'),
+      maxRowsPerForward: Math.max(...parts.map((p) => p.stats.maxRowsPerForward)),
+      ...(parts.every((p) => p.stats.tokenLayers !== undefined) && { tokenLayers: parts.reduce((a, p) => a + p.stats.tokenLayers!, 0) }),
+      ms,
+    },
     warnings: [...new Set(parts.flatMap((p) => p.warnings))],
   };
 }
