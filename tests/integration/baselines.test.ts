@@ -213,6 +213,38 @@ function jacobiEigen(S: number[][]): { values: number[]; vectors: number[][] } {
   return { values: A.map((r, i) => r[i]), vectors: V };
 }
 
+/** The best dev epoch by hand: the highest score, ties broken by a larger logit difference, else the earliest. */
+function handBest<R extends { meanLogitDiff: number }>(records: R[], score: (r: R) => number): number {
+  let b = 0;
+  records.forEach((d, i) => {
+    if (score(d) > score(records[b]) || (score(d) === score(records[b]) && d.meanLogitDiff > records[b].meanLogitDiff)) b = i;
+  });
+  return b;
+}
+
+describe('early stopping of the trained baselines', () => {
+  it('keeps the best dev accuracy, ties broken by the logit difference, and restores that epoch', () => {
+    const r = trainRed(gpt2.model, gpt2.tokenizer!, { train, dev }, { ...quick, epochs: 6, lr: 1e-2 });
+    // Accuracy stays 0 in this run while the margin grows: accuracy alone would keep epoch 0.
+    expect(new Set(r.dev.map((d) => d.accuracy)).size).toBe(1);
+    const best = handBest(r.dev, (d) => d.accuracy);
+    expect(best).toBeGreaterThan(0);
+    expect(r.bestEpoch).toBe(best);
+    expect(evaluateRed(gpt2.model, gpt2.tokenizer!, dev, r).meanLogitDiff).toBeCloseTo(r.dev[best].meanLogitDiff, 4);
+  });
+
+  it('scores multiple-choice runs by MC1, as the comparisons report them', () => {
+    const r = trainRed(gpt2.model, gpt2.tokenizer!, { train, dev }, { ...quick, epochs: 6, lr: 1e-2, multipleChoice: true });
+    const best = handBest(r.dev, (d) => d.preferCorrect);
+    // MC1 and accuracy (with the margin) pick different epochs in this run.
+    expect(handBest(r.dev, (d) => d.accuracy)).not.toBe(best);
+    expect(r.bestEpoch).toBe(best);
+    const ev = evaluateRed(gpt2.model, gpt2.tokenizer!, dev, r, true);
+    expect(ev.preferCorrect).toBe(r.dev[best].preferCorrect);
+    expect(ev.meanLogitDiff).toBeCloseTo(r.dev[best].meanLogitDiff, 4);
+  });
+});
+
 describe('RepE', () => {
   it('power iteration finds the covariance eigenvector of largest eigenvalue (against a Jacobi eigen-decomposition)', () => {
     const n = 9;

@@ -69,6 +69,9 @@ describe('head sources with the same K and step 2', () => {
     const ev = evaluateLofit(gpt2.model, gpt2.tokenizer!, data.test, t);
     expect(r.rows[0].test).toEqual(ev);
     expect(r.rows[0].metric).toBe(ev.accuracy);
+    // The row keeps the offsets it scored, so they can be scored on other examples.
+    expect(r.rows[0].offsets).toEqual(t.offsets);
+    expect(evaluateLofit(gpt2.model, gpt2.tokenizer!, data.test, { heads: r.rows[0].heads, offsets: r.rows[0].offsets })).toEqual(ev);
     expect(() => compareHeadSources(gpt2.model, gpt2.tokenizer!, data, { k: 3, named: [{ label: 'given', heads: lofitHeads }], randomSeeds: [] })).toThrow(/has 2 heads, the comparison uses K = 3/);
     expect(() => compareHeadSources(gpt2.model, gpt2.tokenizer!, data, { k: 0, named: [], randomSeeds: [1] })).toThrow(/k = 0/);
   });

@@ -36,6 +36,17 @@ beforeAll(async () => {
   llama = await loadModelFolder(join(FIX, 'llama-gqa'));
 });
 
+/** The best dev epoch by hand: the highest score, ties broken by a larger logit difference, else the earliest. */
+function handBest<R extends { meanLogitDiff: number }>(dev: R[], score: (r: R) => number): number {
+  let b = 0;
+  dev.forEach((d, i) => {
+    if (score(d) > score(dev[b]) || (score(d) === score(dev[b]) && d.meanLogitDiff > dev[b].meanLogitDiff)) b = i;
+  });
+  return b;
+}
+/** The first epoch with the highest score: what a score-only rule keeps. */
+const firstMax = <R>(dev: R[], score: (r: R) => number) => dev.findIndex((d) => score(d) === Math.max(...dev.map(score)));
+
 const maxDiff = (x: tf.Tensor, y: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(x, y))).dataSync()[0]);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -87,7 +98,7 @@ describe('head lists', () => {
 describe('LoFIT', () => {
   it('documents its defaults against the 7B reference', () => {
     expect(LOFIT_SELECT_DEFAULTS).toMatchObject({ lr: 1e-2, l1: 1e-3, epochs: 5, batchSize: 8, weightDecay: 0, initStd: 1e-3, k: { percent: 10 }, beta: 0.5 });
-    expect(LOFIT_TUNE_DEFAULTS).toMatchObject({ lr: 2e-2, epochs: 5, batchSize: 8, weightDecay: 0, cachePrefix: true, loss: 'ce' });
+    expect(LOFIT_TUNE_DEFAULTS).toMatchObject({ lr: 1e-1, epochs: 5, batchSize: 8, weightDecay: 0, cachePrefix: true, loss: 'ce' });
   });
 
   it('step 1 scores every head by the norm of its scale and keeps the top K, without leaking tensors', () => {
@@ -167,6 +178,31 @@ describe('LoFIT', () => {
     expect(maxDiff(c.logits!, b.logits!)).toBeGreaterThan(1e-3);
     tf.dispose([a.logits!, b.logits!, c.logits!, e.logits!]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('keeps the dev epoch with the best accuracy, ties broken by the logit difference, and returns its offsets', () => {
+    const r = lofitTune(llama.model, llama.tokenizer!, { train, dev }, [[0, 1], [1, 2], [1, 3]], { ...quick, epochs: 6, lr: 2e-2 });
+    const best = handBest(r.dev, (d) => d.accuracy);
+    // This run has tied accuracies with a growing margin after the first best one, so accuracy alone would keep an earlier epoch.
+    expect(firstMax(r.dev, (d) => d.accuracy)).toBeLessThan(best);
+    expect(r.bestEpoch).toBe(best);
+    const ev = evaluateLofit(llama.model, llama.tokenizer!, dev, r);
+    expect(ev.accuracy).toBe(r.dev[best].accuracy);
+    expect(ev.meanLogitDiff).toBeCloseTo(r.dev[best].meanLogitDiff, 4);
+  });
+
+  it('keeps the dev epoch with the best MC1 on multiple-choice tasks, and scores its offsets the same way', () => {
+    const r = lofitTune(llama.model, llama.tokenizer!, { train, dev }, [[0, 1], [1, 2], [1, 3]], { ...quick, epochs: 6, lr: 0.1, multipleChoice: true });
+    const best = handBest(r.dev, (d) => d.preferCorrect);
+    // Greedy accuracy peaks at another epoch in this run, so the test tells the two scores apart.
+    expect(handBest(r.dev, (d) => d.accuracy)).not.toBe(best);
+    expect(firstMax(r.dev, (d) => d.accuracy)).not.toBe(best);
+    expect(r.bestEpoch).toBe(best);
+    // The multiple-choice scoring path with the returned offsets reproduces that epoch's dev numbers.
+    const ev = evaluateLofit(llama.model, llama.tokenizer!, dev, r, true);
+    expect(ev.preferCorrect).toBe(r.dev[best].preferCorrect);
+    expect(ev.meanLogitDiff).toBeCloseTo(r.dev[best].meanLogitDiff, 4);
+    expect(ev.mc2).toBeCloseTo(r.dev[best].mc2!, 5);
   });
 
   it('the cached frozen prefix gives the same run as recomputing it (CE and DPO)', () => {

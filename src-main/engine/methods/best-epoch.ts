@@ -2,7 +2,8 @@
  * Early stopping on the dev split, shared by the training loops (ReFT, LoFIT, the trained
  * baselines): after each epoch's dev evaluation, keeps the best epoch so far (and a snapshot of
  * its parameters) and says when `patience` epochs have passed without a better one. Each loop
- * passes its own rule for "better", so their results do not depend on this bookkeeping.
+ * passes the rule for "better" (`devImprovesBy` with the score its task reports), so their results
+ * do not depend on this bookkeeping.
  */
 import * as tf from '../tf.js';
 
@@ -38,10 +39,29 @@ export class BestEpoch<R, S> {
   }
 }
 
-/** The rule of LoFIT and the trained baselines: a strictly higher score. */
-export function higherScore(x: number, best: number | undefined): boolean {
-  return x > (best ?? -Infinity);
+/** The tie-break every dev record carries: the mean logit difference correct − first wrong answer. */
+export interface DevMargin {
+  meanLogitDiff: number;
 }
+
+/**
+ * The rule "better dev epoch" of every training loop here: a higher score, or the same score with
+ * a higher mean logit difference (correct − first wrong). Small dev sets often keep the same score
+ * for several epochs while the margin still moves toward the answer, and the score alone would
+ * stop those runs at their first epoch.
+ */
+export function devImprovesBy<R extends DevMargin>(score: (r: R) => number): (r: R, best: R | undefined) => boolean {
+  return (r, best) => {
+    if (!best) return true;
+    const a = score(r);
+    const b = score(best);
+    if (a !== b) return a > b;
+    return r.meanLogitDiff > best.meanLogitDiff;
+  };
+}
+
+/** The rule on accuracy (ReFT, and completion tasks in LoFIT and the baselines). */
+export const devImproves: (r: { accuracy: number; meanLogitDiff: number }, best: { accuracy: number; meanLogitDiff: number } | undefined) => boolean = devImprovesBy((r) => r.accuracy);
 
 export function snapshotVariables(vars: tf.Variable[]): Float32Array[] {
   return vars.map((v) => (v.dataSync() as Float32Array).slice());

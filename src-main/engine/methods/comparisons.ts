@@ -61,6 +61,8 @@ export interface TunedScore {
   metric: number;
   bestEpoch: number;
   seconds: number;
+  /** The trained offsets, one per head of `heads` (to score them on other examples). */
+  offsets: Float32Array[];
 }
 
 /** LoFIT's step 2 on the given heads, scored on the test split. */
@@ -70,7 +72,7 @@ export function tuneAndScore(model: Transformer, tok: SubspaceTokenizer, data: T
   const t0 = performance.now();
   const tune = lofitTune(model, tok, { train: data.train, dev: data.dev }, heads, cfg, hooks);
   const test = evaluateLofit(model, tok, data.test, tune, mc);
-  return { label, heads, parameters: tune.parameters, test, metric: taskMetric(test, mc), bestEpoch: tune.bestEpoch, seconds: (performance.now() - t0) / 1000, tune };
+  return { label, heads, parameters: tune.parameters, test, metric: taskMetric(test, mc), bestEpoch: tune.bestEpoch, seconds: (performance.now() - t0) / 1000, offsets: tune.offsets, tune };
 }
 
 export function meanSd(xs: number[]): { mean: number; sd: number } {

@@ -11,7 +11,7 @@ import { evaluateExamples, type EvalResult } from '../eval/evaluate.js';
 import { AdamW, warmupLinear, type AdamWState } from '../train/optim.js';
 import { completionLoss, encodeExamples, epochBatches, PrefixCache, supervisedBatch, WindowCache } from '../train/supervised.js';
 import { ProgressClock, type RunHooks } from './progress.js';
-import { BestEpoch } from './best-epoch.js';
+import { BestEpoch, devImproves } from './best-epoch.js';
 
 export interface ReftConfig {
   type: string;
@@ -227,18 +227,6 @@ function checkResumable(ck: ReftCheckpoint, cfg: ReftConfig, placed: PlacedInter
   if (!Number.isInteger(ck.epoch) || !Number.isInteger(ck.batch) || ck.epoch < 0 || ck.batch < 0 || ck.batch >= stepsPerEpoch || ck.step !== ck.epoch * stepsPerEpoch + ck.batch || ck.epoch >= cfg.epochs) {
     throw new SubspaceError('BAD_ARGUMENT', `cannot resume: the checkpoint's position (step ${ck.step}, epoch ${ck.epoch}, batch ${ck.batch}) does not fit ${cfg.epochs} epochs of ${stepsPerEpoch} steps`, 'checkpoint');
   }
-}
-
-/**
- * Whether a dev evaluation beats the best so far: higher accuracy, or the same
- * accuracy with a higher mean logit difference. Small dev sets often keep the
- * same accuracy for several epochs while the margin still moves toward the answer,
- * and accuracy alone would stop those runs at their first epoch.
- */
-export function devImproves(r: { accuracy: number; meanLogitDiff: number }, best: { accuracy: number; meanLogitDiff: number } | undefined): boolean {
-  if (!best) return true;
-  if (r.accuracy !== best.accuracy) return r.accuracy > best.accuracy;
-  return r.meanLogitDiff > best.meanLogitDiff;
 }
 
 /**

@@ -38,7 +38,7 @@ export function RunForm({ onStarted, busy, tasks }: { onStarted: (jobs: StartedJ
   const [k, setK] = useState('4');
   const [l1, setL1] = useState('0.001');
   const [lrSelect, setLrSelect] = useState('0.01');
-  const [lrTune, setLrTune] = useState('0.02');
+  const [lrTune, setLrTune] = useState('0.1');
   const [epochs, setEpochs] = useState('2');
   const [loss, setLoss] = useState<'ce' | 'dpo'>('ce');
   const [seed, setSeed] = useState('42');

@@ -13,7 +13,7 @@ import { evaluateExamples, type EvalResult } from '../../eval/evaluate.js';
 import { AdamW, warmupLinear } from '../../train/optim.js';
 import { completionLoss, encodeExamples, epochBatches, PrefixCache, supervisedBatch } from '../../train/supervised.js';
 import { ProgressClock, type RunHooks } from '../progress.js';
-import { BestEpoch, higherScore, restoreVariables, snapshotVariables } from '../best-epoch.js';
+import { BestEpoch, devImprovesBy, restoreVariables, snapshotVariables } from '../best-epoch.js';
 
 export interface BaselineTrainConfig {
   epochs: number;
@@ -23,9 +23,9 @@ export interface BaselineTrainConfig {
   weightDecay: number;
   clipNorm: number;
   seed: number;
-  /** Stop after this many epochs without a better dev score (0: never). */
+  /** Stop after this many epochs without a better dev score (MC1 for multiple choice, else accuracy; ties broken by logit difference; 0: never). */
   patience: number;
-  /** Dev evaluation scores every correct answer too (MC2) — for multiple-choice tasks. */
+  /** A multiple-choice task: the dev score is MC1 and the evaluation scores every correct answer too (MC2). */
   multipleChoice: boolean;
 }
 
@@ -102,8 +102,9 @@ export function trainBaseline(model: Transformer, tok: SubspaceTokenizer, data: 
     const total = stepsPerEpoch * cfg.epochs;
     const warmup = Math.round(total * cfg.warmupRatio);
     const clock = new ProgressClock(hooks, t.phase, total);
-    // Accuracy, the dev metric LoFIT's step 2 keeps the best epoch by, so the methods compare like for like.
-    const tracker = new BestEpoch<number, Float32Array[]>(higherScore, cfg.patience, () => snapshotVariables(t.vars));
+    // The rule and score LoFIT's step 2 keeps its best epoch by, so the methods compare like for like.
+    const score = cfg.multipleChoice ? (r: DevRecord) => r.preferCorrect : (r: DevRecord) => r.accuracy;
+    const tracker = new BestEpoch<DevRecord, Float32Array[]>(devImprovesBy(score), cfg.patience, () => snapshotVariables(t.vars));
     let step = 0;
     for (let epoch = 0; epoch < cfg.epochs; epoch++) {
       for (const idx of epochBatches(n, cfg.batchSize, cfg.seed, epoch)) {
@@ -132,7 +133,7 @@ export function trainBaseline(model: Transformer, tok: SubspaceTokenizer, data: 
         if (r.mc2 !== undefined) rec.mc2 = r.mc2;
         out.dev.push(rec);
         clock.tick(step, { devAccuracy: r.accuracy, devPreferCorrect: r.preferCorrect, epoch });
-        const stop = tracker.record(epoch, r.accuracy);
+        const stop = tracker.record(epoch, rec);
         out.bestEpoch = tracker.bestEpoch;
         if (stop) {
           out.stoppedEarly = true;
