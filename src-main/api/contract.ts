@@ -335,7 +335,16 @@ export const methods = {
   ),
   'runs.export': def(
     z.strictObject({ runId: idSchema, format: z.enum(EXPORT_FORMAT_NAMES), dir: nonEmpty }),
-    z.object({ runId: z.string(), format: z.string(), method: z.string(), out: z.string() }),
+    z.object({
+      runId: z.string(),
+      format: z.string(),
+      method: z.string(),
+      out: z.string(),
+      /** csv/json of a run's result tables (patch, DAS search, ablate, RepE, transfer): one file per table, as `subspace export` writes them. */
+      tables: z.array(z.object({ file: z.string(), table: z.string(), kind: z.string().optional(), rows: count, columns: count })).optional(),
+      /** What the export left out (e.g. token labels of a sweep's columns when the tokenizer is gone). */
+      notes: z.array(z.string()).optional(),
+    }),
     'export a run in a format other tools load',
   ),
 
@@ -374,6 +383,21 @@ export const methods = {
     empty,
     z.object({ models: z.array(z.object({ id: z.string(), name: z.string() })), datasets: z.array(z.object({ id: z.string(), name: z.string() })) }),
     'the models and tasks/datasets runs refer to, for filters',
+  ),
+  'runs.exportFormats': def(
+    z.strictObject({ runId: idSchema }),
+    z.object({
+      runId: z.string(),
+      /** The formats runs.export accepts for this run, in the order to offer them. */
+      formats: z.array(z.enum(EXPORT_FORMAT_NAMES)),
+      /** The method of its native export (reft, lofit, iti, das), if it wrote one. */
+      intervention: z.string().optional(),
+      /** The tables csv and json write (`head-scores` for LoFIT and ITI). */
+      tables: z.array(z.string()),
+      /** Why its recorded results give no tables although it recorded some (a file gone or malformed). */
+      problem: z.string().optional(),
+    }),
+    'the formats a run exports in, and the tables csv/json would write',
   ),
 
   // ---- Interchange view ----

@@ -1,18 +1,27 @@
 /**
  * A recorded run's result tables, built from the JSON results it recorded as
  * artifacts: activation patching sweeps (artifact kind `patch`), DAS searches
- * (`das-search`), head ablations (`ablation`) and RepE baselines (`baseline`).
- * Values are the file's own numbers (null, an undefined metric, reads as NaN).
- * LoFIT and ITI head scores come from their native export, not from here.
+ * (`das-search`), head ablations (`ablation`), RepE baselines (`baseline`) and
+ * LoFIT cross-task transfer (`transfer`). Values are the file's own numbers
+ * (null, an undefined metric, reads as NaN). LoFIT and ITI head scores come
+ * from their native export, not from here.
+ *
+ * `subspace export` and the workbench's run export (in the compute process)
+ * both build and write tables with this module, so their files are the same.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { errorMessage, SubspaceError } from '../engine/errors.js';
-import { layerHeadTable, type Table } from '../engine/export/tables.js';
+import { layerHeadTable, writeTable, type Table } from '../engine/export/tables.js';
+import { resolveModelRef } from '../engine/io/hf-cache.js';
+import { loadTokenizer } from '../engine/io/tokenizer.js';
+import { builtinModelsDir } from '../engine/paths.js';
+import { loadTask } from '../engine/tasks/registry.js';
+import type { TaskExample } from '../engine/tasks/schema.js';
 import type { Artifact, RunSummary } from './types.js';
 
 /** Artifact kinds whose JSON file holds tables. */
-export const TABLE_ARTIFACT_KINDS = ['patch', 'das-search', 'ablation', 'baseline'] as const;
+export const TABLE_ARTIFACT_KINDS = ['patch', 'das-search', 'ablation', 'baseline', 'transfer'] as const;
 
 /** A table and the file stem it is written under (`patch-resid-logit-diff`). */
 export interface NamedTable extends Table {
@@ -195,6 +204,29 @@ function baselineTables(r: Reader, doc: Doc): NamedTable[] {
   return [{ name: 'repe-dev', kind: 'repe_grid', matrix, rowLabels: layers.map(String), colLabels: coefficients.map((c) => `c=${String(c)}`), corner: 'layer', meta }];
 }
 
+/**
+ * LoFIT's cross-task transfer matrix: row a, column b is step 2 trained and scored on task a with
+ * the heads step 1 selected on task b (the diagonal is each task with its own heads).
+ */
+function transferTables(r: Reader, doc: Doc): NamedTable[] {
+  const tasks = r.strings(doc, 'tasks');
+  if (tasks.length === 0) r.bad('tasks', 'must name at least one task');
+  const meta = defined({
+    model: doc.model,
+    backend: doc.backend,
+    rows: 'task step 2 trained and scored on',
+    columns: 'task whose step-1 head selection was used',
+    metric: doc.metric,
+    base: doc.base,
+    k: doc.k,
+    parameters: doc.parameters,
+    heads: doc.heads,
+    examples: doc.examples,
+    settings: doc.settings,
+  });
+  return [{ name: 'transfer-matrix', kind: 'transfer', matrix: r.matrix(doc.matrix, tasks.length, tasks.length, 'matrix'), rowLabels: tasks, colLabels: tasks, corner: 'trained on \\ heads from', meta }];
+}
+
 /** The tables of one recorded JSON result; `tokens` label a sweep's token indices. */
 export function resultTables(artifactKind: string, file: string, doc: Doc, tokens?: string[]): NamedTable[] {
   const r = new Reader(file);
@@ -202,6 +234,7 @@ export function resultTables(artifactKind: string, file: string, doc: Doc, token
   if (artifactKind === 'das-search') return dasSearchTables(r, doc);
   if (artifactKind === 'ablation') return ablationTables(r, doc);
   if (artifactKind === 'baseline') return baselineTables(r, doc);
+  if (artifactKind === 'transfer') return transferTables(r, doc);
   return [];
 }
 
@@ -239,4 +272,55 @@ export async function runResultTables(run: RunSummary, artifacts: readonly Artif
     }
   }
   return out;
+}
+
+/** A run as messages name it: `run '<id>' (<kind>, <status>: <name>)`. */
+export const runLabel = (run: RunSummary) => `run '${run.id}' (${run.kind}, ${run.status}: ${run.name})`;
+
+/**
+ * The tokens of a sweep's first patched prompt (the corrupt prompt when denoising, the clean one when
+ * noising), for column labels of a sweep over token indices. Undefined, with a note, when the model's
+ * tokenizer or the task is no longer at hand.
+ */
+export async function patchedPromptTokens(modelFolder: string | undefined, doc: Doc, onNote: (message: string) => void = () => {}): Promise<string[] | undefined> {
+  try {
+    const tok = await loadTokenizer(modelFolder ?? resolveModelRef(String(doc.model), builtinModelsDir()).folder);
+    const task = await loadTask(String(doc.task));
+    const split = (task.splits as Record<string, TaskExample[] | undefined>)[String(doc.split ?? 'test')] ?? [];
+    const ids = Array.isArray(doc.examples) ? (doc.examples as unknown[]) : undefined;
+    const first = ids ? split.find((e) => e.id === ids[0]) : split[0];
+    const prompt = doc.direction === 'noise' ? first?.prompt : first?.source?.prompt;
+    if (prompt === undefined) throw new SubspaceError('NOT_FOUND', `the first pair of the sweep is not in task '${task.manifest.name}'`, 'task');
+    return tok.tokenStrings(tok.encode(prompt));
+  } catch (e) {
+    onNote(`token indices label the columns without their tokens (${errorMessage(e)})`);
+    return undefined;
+  }
+}
+
+/** One table file written. */
+export interface WrittenTable {
+  file: string;
+  table: string;
+  kind?: string;
+  rows: number;
+  columns: number;
+}
+
+/**
+ * Writes tables as `<out>/<name>.<format>`, or (unless `folder` says `out` is always a folder) to `out`
+ * itself when it names one .csv/.json file and there is one table.
+ */
+export function writeRunTables(tables: readonly NamedTable[], format: 'csv' | 'json', out: string, run: RunSummary, opts: { folder?: boolean } = {}): WrittenTable[] {
+  const oneFile = !opts.folder && /\.(csv|json)$/.test(out);
+  if (oneFile && tables.length > 1) {
+    throw new SubspaceError('BAD_ARGUMENT', `--out ${out} names one file, but ${runLabel(run)} has ${tables.length} tables (${tables.map((t) => t.name).join(', ')}): give a folder`, 'out');
+  }
+  return tables.map((t) => {
+    const file = oneFile ? out : join(out, `${t.name}.${format}`);
+    mkdirSync(dirname(file), { recursive: true });
+    const { name, ...table } = t;
+    writeTable(file, { format, ...table });
+    return { file, table: name, kind: t.kind, rows: t.rowLabels.length, columns: t.colLabels.length };
+  });
 }

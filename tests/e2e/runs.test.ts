@@ -1,7 +1,11 @@
 /**
  * Runs view end to end (browser mode): two small ReFT runs on the toy model, compared in the
- * view (final metrics, overlaid loss curves), then one deleted after its confirmation.
+ * view (final metrics, overlaid loss curves), then one deleted after its confirmation; a patching
+ * sweep's result tables exported as CSV and JSON from the view, with the files it wrote listed.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toyTask } from '../helpers/toy-task.js';
 import { apiCall, browserSkipReason, browserSuite, screenshot, TOY_MODEL } from './harness.js';
@@ -49,5 +53,56 @@ describe.skipIf(!!skip)(`Runs view${skip ? ` (${skip})` : ''}`, () => {
     await page.getByRole('button', { name: 'toy reft lr 0.05' }).waitFor({ state: 'detached' });
     expect(watch.problems).toEqual([]);
     await context.close();
+  }, 180_000);
+
+  it('exports a patching sweep as result tables and lists the files', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'subspace-runs-export-'));
+    try {
+      const { runId } = await call('jobs.start', { kind: 'patch', model: 'demo-gpt2', task: 'ioi', config: { sweep: 'resid', positions: ['S2', 'END'], n: 2 }, name: 'ioi resid sweep' });
+      await expect.poll(async () => (await call('runs.get', { runId })).run.status, { timeout: 90_000, interval: 500 }).toBe('succeeded');
+
+      const { context, page, watch } = await suite.open('#/runs');
+      await page.getByRole('button', { name: 'ioi resid sweep' }).click();
+      const format = page.getByLabel('Export format');
+      await format.waitFor();
+      expect(await format.locator('option').allTextContents()).toEqual(['result tables CSV', 'result tables JSON']);
+      await page.getByText('patch-resid-logit-diff.csv').waitFor();
+
+      // Browser mode: the folder is typed.
+      await page.getByLabel('Export to folder').fill(out);
+      await page.getByRole('button', { name: 'Use' }).click();
+      const files = page.getByTestId('runs-exported-file');
+      await expect.poll(() => files.allTextContents()).toEqual([join(out, 'patch-resid-logit-diff.csv')]);
+      expect(readFileSync(join(out, 'patch-resid-logit-diff.csv'), 'utf8').split('\n')[0]).toBe('layer,S2,END');
+      expect(await page.getByRole('table', { name: 'Exported files' }).textContent()).toContain('4 × 2');
+
+      await format.selectOption('json');
+      await page.getByRole('button', { name: 'Use' }).click();
+      await expect.poll(() => files.allTextContents()).toEqual([join(out, 'patch-resid-logit-diff.json')]);
+      expect(JSON.parse(readFileSync(join(out, 'patch-resid-logit-diff.json'), 'utf8'))).toMatchObject({ kind: 'patching', rows: ['0', '1', '2', '3'], columns: ['S2', 'END'] });
+      await page.getByRole('table', { name: 'Exported files' }).scrollIntoViewIfNeeded();
+      await screenshot(page, 'runs-export-tables');
+      await page.evaluate(() => (document.documentElement.dataset.theme = 'dark'));
+      await screenshot(page, 'runs-export-tables-dark');
+      await page.evaluate(() => (document.documentElement.dataset.theme = 'light'));
+
+      // A folder that cannot be made (under a file): the error says why, and no file list is shown.
+      const blocker = join(out, 'a-file');
+      writeFileSync(blocker, '');
+      await page.getByLabel('Export to folder').fill(join(blocker, 'tables'));
+      await page.getByRole('button', { name: 'Use' }).click();
+      await expect.poll(() => page.getByRole('alert').textContent()).toContain(`cannot create ${join(blocker, 'tables')}`);
+      expect(await files.count()).toBe(0);
+
+      // A ReFT run has no tables: only its intervention's formats.
+      await page.getByRole('button', { name: 'toy reft lr 0.01' }).click();
+      await expect.poll(() => page.getByLabel('Export format').locator('option').allTextContents()).toEqual(['native (Subspace)', 'pyreft']);
+      // The refused export above is the one failed request the page logs.
+      expect(watch.problems.filter((p) => !/status of 400 .*\/api\/runs\.export\)$/.test(p))).toEqual([]);
+      expect(watch.problems).toHaveLength(1);
+      await context.close();
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   }, 180_000);
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { matrixToCsv, tableToJson } from '../../src-main/engine/export/tables.js';
+import { JobManager } from '../../src-main/jobs/runner.js';
 import { openStore } from '../../src-main/store/index.js';
 import { resultTables } from '../../src-main/store/run-tables.js';
 import { runCli } from '../helpers/cli.js';
@@ -58,7 +59,7 @@ function readJson(file: string): { kind: string; corner: string; rows: string[];
   return JSON.parse(readFileSync(file, 'utf8'));
 }
 
-describe('subspace export --format csv|json: result tables of patching, DAS search and ablation runs', () => {
+describe('subspace export --format csv|json: result tables of patching, DAS search, ablation, RepE and transfer runs', () => {
   it('exports a residual sweep over token indices, columns labelled with the tokens of the patched prompt', async () => {
     const result = join(tmp, 'resid.json');
     const r = await cli('patch', '--model', 'demo-gpt2', '--task', 'ioi', '--sweep', 'resid', '--positions', 'index', '--n', '2', '--out', result, '--json');
@@ -187,6 +188,48 @@ describe('subspace export --format csv|json: result tables of patching, DAS sear
     expect(unknown.err).toMatch(/no run 'no-such-run'/);
   });
 
+  it('exports a LoFIT transfer run (the job, tiny settings) as its task × task matrix: rows the trained task, columns the head source', { timeout: 180_000 }, async () => {
+    const data = join(tmp, 'data');
+    const tasks = ['hierarchical-equality', 'induction', 'family'];
+    const jobs = new JobManager({ dataDir: data, env: { SUBSPACE_DATA_DIR: data } });
+    let runId: string;
+    try {
+      runId = jobs.submit({ kind: 'transfer', model: 'demo-gpt2', task: tasks[0], backend: 'wasm', config: { tasks, limit: 4, k: 2, epochs: 1, batchSize: 4, seed: 3 } });
+      expect(await jobs.wait(runId)).toMatchObject({ type: 'done' });
+    } finally {
+      await jobs.close();
+    }
+    const store = openStore({ dataDir: data });
+    const artifact = store.listArtifacts(runId).find((a) => a.kind === 'transfer');
+    const metrics = store.getMetrics(runId);
+    store.close();
+    expect(artifact?.path).toMatch(/transfer-matrix\.json$/);
+    const doc = JSON.parse(readFileSync(artifact!.path, 'utf8'));
+    expect(doc.tasks).toEqual(tasks);
+
+    const dir = join(tmp, 'transfer');
+    const csv = await cli('export', runId, '--format', 'csv', '--out', dir, '--json');
+    expect(csv.code, csv.err).toBe(0);
+    const file = join(dir, 'transfer-matrix.csv');
+    expect(JSON.parse(csv.out)).toMatchObject({ run: runId, format: 'csv', method: 'transfer', wrote: { tables: [{ file, table: 'transfer-matrix', kind: 'transfer', rows: 3, columns: 3 }] } });
+    const t = readCsv(file);
+    expect([t.corner, t.rows, t.columns]).toEqual(['trained on \\ heads from', tasks, tasks]);
+    expect(t.values).toEqual(doc.matrix.map((row: (number | null)[]) => row.map(value)));
+    // Orientation from an independent record: each cell's metric, sent by the job as the cell ended,
+    // is named transfer.<task trained and scored on>.<task whose heads were used>.
+    tasks.forEach((a, i) => tasks.forEach((b, j) => expect(t.values[i][j]).toBe(metrics[`transfer.${a}.${b}`].values[0])));
+
+    const one = join(tmp, 'transfer.json');
+    expect((await cli('export', runId, '--format', 'json', '--out', one)).code).toBe(0);
+    const j = readJson(one);
+    expect(j).toMatchObject({ kind: 'transfer', corner: 'trained on \\ heads from', rows: tasks, columns: tasks, values: doc.matrix });
+    expect(j.meta).toMatchObject({ run: runId, runKind: 'transfer', source: 'transfer-matrix.json', model: 'demo-gpt2', metric: doc.metric, base: doc.base, k: 2, heads: doc.heads });
+
+    const bad = await cli('export', runId, '--format', 'lofit-npy', '--out', join(tmp, 'never'));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/has no exported intervention, so it cannot be exported as lofit-npy; it exports as csv, json/);
+  });
+
   it('keeps an undefined metric (null in the result) as nan / null, and names the file and field of a malformed result', () => {
     const doc = { kind: 'resid', metric: 'normalised', layers: [0, 2], positions: ['S2', 'END'], values: [[0.5, null], [1, -0.25]], clean: 1, corrupt: 0, unpatched: 0 };
     const [t] = resultTables('patch', '/x/resid.json', doc);
@@ -199,5 +242,10 @@ describe('subspace export --format csv|json: result tables of patching, DAS sear
     expect(() => resultTables('patch', '/x/resid.json', { ...doc, values: [[0.5, 1]] })).toThrow('/x/resid.json: values must be a list of 2 rows');
     expect(() => resultTables('das-search', '/x/das.json', { layers: [0], positions: ['W'], variable: 'w=x', iia: [[0.5]], changedIia: [['a']] })).toThrow('/x/das.json: changedIia[0] must be a list of 1 numbers');
     expect(resultTables('baseline', '/x/red.json', { method: 'red', detail: { loss: [] } })).toEqual([]);
+    const [m] = resultTables('transfer', '/x/transfer-matrix.json', { tasks: ['a', 'b,c'], matrix: [[1, null], [0.5, 0.25]], k: 2 });
+    expect(m).toMatchObject({ name: 'transfer-matrix', kind: 'transfer', rowLabels: ['a', 'b,c'], colLabels: ['a', 'b,c'] });
+    expect(matrixToCsv(m.matrix, m.rowLabels, m.colLabels, { corner: m.corner })).toBe('trained on \\ heads from,a,"b,c"\na,1,nan\n"b,c",0.5,0.25\n');
+    expect(() => resultTables('transfer', '/x/transfer-matrix.json', { tasks: ['a', 'b'], matrix: [[1, 0]] })).toThrow('/x/transfer-matrix.json: matrix must be a list of 2 rows');
+    expect(() => resultTables('transfer', '/x/transfer-matrix.json', { tasks: 'a', matrix: [] })).toThrow('/x/transfer-matrix.json: tasks must be a list of strings');
   });
 });

@@ -18,7 +18,7 @@ import { parameterCount } from '../../engine/model/config.js';
 import { builtinModelsDir } from '../../engine/paths.js';
 import type { ComputeHello, ComputeOps, ComputeReply, ComputeRequest } from './ops.js';
 import { attention, generateBoth, logitLens, nextToken } from './playground.js';
-import { directionsOf, exportModelName, exportRunFiles } from './run-files.js';
+import { directionsOf, exportModelName, exportRunFiles, exportRunTables } from './run-files.js';
 import { interchangeCell } from './interchange.js';
 import { reftProjections } from './reft-projections.js';
 
@@ -74,6 +74,7 @@ const ops: Impl = {
   },
   directions: async ({ dir, topK, model: ref }) => directionsOf(await model(ref ?? exportModelName(dir)), dir, topK),
   exportRun: async ({ dir, format, out, model: ref }) => exportRunFiles(await model(ref ?? exportModelName(dir)), dir, format, out),
+  exportRunTables: (args) => exportRunTables(args),
   reftProjections: async ({ dir, examples, directions, model: ref }) => reftProjections(await model(ref ?? exportModelName(dir)), dir, examples, directions),
   interchangeCell: async (args) => interchangeCell(await model(args.model), args),
   sleep: ({ ms }) => {

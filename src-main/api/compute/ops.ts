@@ -6,7 +6,7 @@
  */
 import type { BackendReport } from '../../engine/backend/index.js';
 import type { ModelSpec } from '../../engine/model/config.js';
-import type { DirectionOut, ExportFormat } from './run-files.js';
+import type { DirectionOut, ExportFormat, RunTablesArgs, RunTablesResult } from './run-files.js';
 import type { TokenText, TopToken } from './playground.js';
 import type { InterchangeCellArgs, InterchangeCellResult } from './interchange.js';
 import type { ProjectionsOut } from './reft-projections.js';
@@ -34,6 +34,8 @@ export interface ComputeOps {
   /** `model` defaults to the one the export names. */
   directions: { args: { dir: string; topK: number; model?: string }; result: { method: string; directions: DirectionOut[] } };
   exportRun: { args: { dir: string; format: ExportFormat; out: string; model?: string }; result: { method: string; out: string } };
+  /** A run's result tables (patching, DAS search, ablation, RepE, transfer) as CSV or JSON files in `out`. */
+  exportRunTables: { args: RunTablesArgs; result: RunTablesResult };
   /** ReFT view: examples' representations projected on two learned directions of an export (`model` defaults to the one it names). */
   reftProjections: { args: { dir: string; examples: TaskExample[]; directions: number[]; model?: string }; result: ProjectionsOut };
   /** Interchange view: one example as base/source tokens and, with a site, clean / corrupt / patched next-token distributions. */

@@ -1,7 +1,9 @@
 /**
  * Compute-process work on a run's exported intervention: its learned
  * directions (with the tokens they promote), and exports in the formats other
- * tools load (the same conversions as `subspace export`).
+ * tools load (the same conversions as `subspace export`); and a run's result
+ * tables as CSV or JSON, built and written by the store's run-tables module as
+ * `subspace export` does.
  */
 import { cpSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,6 +17,8 @@ import type { LoadedModel } from '../../engine/io/model-folder.js';
 import { directionTokens, learnedDirections } from '../../engine/methods/directions.js';
 import { loadHeads } from '../../engine/methods/heads-artifact.js';
 import { loadReft } from '../../engine/methods/reft-artifact.js';
+import { patchedPromptTokens, runLabel, runResultTables, writeRunTables, type WrittenTable } from '../../store/run-tables.js';
+import type { Artifact, RunSummary } from '../../store/types.js';
 import type { EXPORT_FORMAT_NAMES } from '../contract.js';
 
 export interface DirectionOut {
@@ -72,17 +76,48 @@ export function directionsOf(m: LoadedModel, dir: string, topK: number): { metho
 
 export type ExportFormat = (typeof EXPORT_FORMAT_NAMES)[number];
 
+function makeFolder(out: string): void {
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (e) {
+    throw new SubspaceError('BAD_ARGUMENT', `dir: cannot create ${out} (${errorMessage(e)})`, 'dir');
+  }
+}
+
+export interface RunTablesArgs {
+  run: RunSummary;
+  artifacts: Artifact[];
+  format: 'csv' | 'json';
+  /** The folder the tables go into, one `<table>.<format>` each. */
+  out: string;
+  /** The run's model folder, for the tokens that label a sweep's token indices. */
+  modelFolder?: string;
+}
+
+export interface RunTablesResult {
+  method: string;
+  out: string;
+  tables: WrittenTable[];
+  /** What was left out, e.g. token labels when the tokenizer or task is gone. */
+  notes: string[];
+}
+
+/** Writes every result table of a run (patching, DAS search, ablation, RepE, transfer) into the folder `out`. */
+export async function exportRunTables({ run, artifacts, format, out, modelFolder }: RunTablesArgs): Promise<RunTablesResult> {
+  const notes = new Set<string>();
+  const tables = await runResultTables(run, artifacts, { positionTokens: (doc) => patchedPromptTokens(modelFolder, doc, (n) => notes.add(n)) });
+  if (tables.length === 0) throw new SubspaceError('UNSUPPORTED', `${runLabel(run)} has no result tables, so it cannot be exported as ${format}`, 'format');
+  makeFolder(out);
+  return { method: run.kind, out, tables: writeRunTables(tables, format, out, run, { folder: true }), notes: [...notes] };
+}
+
 /** Writes a run's export in `format` into the folder `out`; returns the file or folder written. */
 export function exportRunFiles(m: LoadedModel, dir: string, format: ExportFormat, out: string): { method: string; out: string } {
   const manifest = readManifest(dir);
   const refuse = (): never => {
     throw new SubspaceError('UNSUPPORTED', `a ${manifest.method} run cannot be exported as ${format}`, 'format');
   };
-  try {
-    mkdirSync(out, { recursive: true });
-  } catch (e) {
-    throw new SubspaceError('BAD_ARGUMENT', `dir: cannot create ${out} (${errorMessage(e)})`, 'dir');
-  }
+  makeFolder(out);
   if (format === 'native') {
     loadArtifact(dir); // checksum first: never copy a corrupt export
     cpSync(dir, out, { recursive: true });

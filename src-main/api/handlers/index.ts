@@ -14,6 +14,7 @@ import { workHandlers } from './work.js';
 import { interchangeViewHandlers } from './interchange-view.js';
 import { runsViewHandlers } from './runs-view.js';
 import { transferViewHandlers } from './transfer-view.js';
+import { runExportHandlers } from './run-export.js';
 
 /** The compute process's backend; if it could not start one, say why instead of failing the whole answer. */
 async function backendOrWhy(ctx: ApiContext): Promise<BackendReport> {
@@ -34,6 +35,7 @@ export function createHandlers(ctx: ApiContext): Handlers {
     ...reftViewHandlers(ctx),
     ...lofitViewHandlers(ctx),
     ...transferViewHandlers(ctx),
+    ...runExportHandlers(ctx),
     'dialogs.openFolder': (req) => ctx.dialogs.openFolder(req),
     'dialogs.openFile': (req) => ctx.dialogs.openFile(req),
     'dialogs.saveFolder': (req) => ctx.dialogs.saveFolder(req),

@@ -1,6 +1,7 @@
 /**
  * Handlers for work and its records: the playground (in the compute process),
- * jobs (the JobManager), runs, head scores and directions (the store).
+ * jobs (the JobManager), runs, head scores and directions (the store). Run
+ * export is in run-export.ts.
  */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
@@ -71,7 +72,6 @@ export function workHandlers(
   | 'runs.metrics'
   | 'runs.delete'
   | 'runs.compare'
-  | 'runs.export'
   | 'heads.get'
   | 'directions.get'
 > {
@@ -159,11 +159,6 @@ export function workHandlers(
       const differingConfig = keys.filter((k) => new Set(flat.map((f) => f[k])).size > 1);
       const sharedMetrics = Object.keys(rows[0].final).filter((k) => rows.every((r) => k in r.final));
       return { runs: rows, differingConfig, sharedMetrics };
-    },
-    'runs.export': async ({ runId, format, dir }) => {
-      const { dir: folder, model } = exportOf(store, requireRun(store, runId, 'runs.export'), 'runs.export');
-      const r = await compute.call('exportRun', { dir: folder, format, out: resolve(dir), ...(model && { model }) });
-      return { runId, format, method: r.method, out: r.out };
     },
 
     'heads.get': ({ runId }) => {

@@ -1,21 +1,16 @@
-/** One run: what it recorded (config, artifacts, metrics), delete with confirmation, and export in each format its kind allows. */
+/** One run: what it recorded (config, artifacts, metrics), delete with confirmation, and export in each format it has. */
 import { useState } from 'react';
 import { useAction, useApi } from '../../api/hooks.js';
-import { ErrorNote, Loading, PathPicker, Section } from '../../app/ui.js';
-import { EXPORT_FORMATS } from './export-formats.js';
+import { ErrorNote, Loading, Section } from '../../app/ui.js';
+import { RunExport } from './RunExport.js';
 
 export function RunDetail({ runId, onDeleted }: { runId: string; onDeleted: () => void }) {
   const info = useApi('runs.get', { runId });
   const del = useAction('runs.delete');
-  const exp = useAction('runs.export');
   const [confirming, setConfirming] = useState(false);
-  const [format, setFormat] = useState('');
   if (info.error) return <ErrorNote error={info.error} title="Run" />;
   if (!info.data) return <Loading label="Reading the run" />;
   const { run, artifacts, metricNames, headScoreNames, headSelectionNames } = info.data;
-  const hasExport = artifacts.some((a) => /[\\/]manifest\.json$/.test(a.path));
-  const formats = hasExport ? EXPORT_FORMATS[run.kind] : [];
-  const chosen = formats.find((f) => f.format === format) ?? formats[0];
   const { job: _job, ...config } = run.config;
   return (
     <Section
@@ -76,32 +71,9 @@ export function RunDetail({ runId, onDeleted }: { runId: string; onDeleted: () =
             </ul>
           )}
         </div>
-        <div>
+        <div className="runs-export-cell">
           <h3>Export</h3>
-          {formats.length === 0 ? (
-            <p className="note">{run.kind === 'patch' ? 'A patching sweep has no intervention to export; its result is the JSON artifact, and the Interchange view exports its heatmap as CSV or JSON.' : 'This run has no exported intervention to convert.'}</p>
-          ) : (
-            <>
-              <label>
-                Format{' '}
-                <select aria-label="Export format" value={chosen!.format} onChange={(e) => setFormat(e.target.value)}>
-                  {formats.map((f) => (
-                    <option key={f.format} value={f.format}>
-                      {f.label}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <PathPicker kind="save" label="Export to folder" busy={exp.loading} onPick={(dir) => void exp.run({ runId, format: chosen!.format, dir })} />
-              {exp.loading && <Loading label="Exporting" />}
-              {exp.error && <ErrorNote error={exp.error} title="Export" />}
-              {exp.data && (
-                <p className="note" role="status">
-                  Exported {exp.data.method} as {exp.data.format} to <span className="mono">{exp.data.out}</span>
-                </p>
-              )}
-            </>
-          )}
+          <RunExport runId={runId} />
         </div>
       </div>
     </Section>
