@@ -317,12 +317,12 @@ export function HeatmapFigure(p: FigureProps) {
           </text>
         ))}
         {label && (
-          <text x={LEGEND_BAR_WIDTH + 12} y={5} dy="0.35em" fontSize={TITLE_FONT}>
+          <text x={L.legendLabelBelow ? 0 : LEGEND_BAR_WIDTH + 12} y={L.legendLabelBelow ? LEGEND_BAR_BLOCK_HEIGHT + 6 : 5} dy="0.35em" fontSize={TITLE_FONT}>
             {label}
           </text>
         )}
         {p.legend.map((line, i) => {
-          const y = LEGEND_BAR_BLOCK_HEIGHT + i * LEGEND_LINE_HEIGHT;
+          const y = LEGEND_BAR_BLOCK_HEIGHT + ((L.legendLabelBelow ? 1 : 0) + i) * LEGEND_LINE_HEIGHT;
           const fill = line.swatch === 'color' ? line.color : line.swatch === 'nan' ? `url(#${hatch})` : theme.grid;
           return (
             <g key={i} transform={`translate(0,${y})`}>

@@ -15,6 +15,8 @@ export interface ScatterProps {
   subtitle?: ReactNode;
   xTitle?: string;
   yTitle?: string;
+  /** y limits in data units (default: fit the points). */
+  yRange?: readonly [number, number];
   height?: number;
   markerSize?: number;
   theme?: Partial<ChartTheme>;
@@ -24,18 +26,18 @@ export interface ScatterProps {
 
 /** 2-D points coloured (and shaped) by label, e.g. projections on two learned directions. */
 export function Scatter(props: ScatterProps) {
-  const { x, y, labels, text, labelOrder, title, xTitle, yTitle, markerSize } = props;
+  const { x, y, labels, text, labelOrder, title, xTitle, yTitle, yRange, markerSize } = props;
   const height = props.height ?? 400;
   const bodyRef = useRef<HTMLDivElement>(null);
   const plotRef = useRef<HTMLDivElement>(null);
   const theme = useChartTheme(bodyRef, props.theme);
   const built = useMemo(() => {
     try {
-      return { figure: scatterFigure({ x, y, labels, text, labelOrder, xTitle, yTitle, height, markerSize }, theme), problem: null };
+      return { figure: scatterFigure({ x, y, labels, text, labelOrder, xTitle, yTitle, yRange, height, markerSize }, theme), problem: null };
     } catch (e) {
       return { figure: { data: [], layout: {}, config: {} }, problem: e instanceof Error ? e.message : String(e) };
     }
-  }, [x, y, labels, text, labelOrder, xTitle, yTitle, height, markerSize, theme]);
+  }, [x, y, labels, text, labelOrder, xTitle, yTitle, yRange, height, markerSize, theme]);
   const { plotly, error } = usePlotly(plotRef, built.figure);
   const exports: ChartExports = {
     name: props.exportName,

@@ -130,6 +130,8 @@ export interface HeatmapLayout {
   height: number;
   /** Column labels drawn at 45° because they are wider than a cell. */
   rotateX: boolean;
+  /** The quantity's name goes on a line under the colour bar: beside it, it would not fit the width. */
+  legendLabelBelow: boolean;
   /** Draw every n-th tick label so labels do not overlap. */
   xStride: number;
   yStride: number;
@@ -167,8 +169,10 @@ export function heatmapLayout(input: HeatmapLayoutInput): HeatmapLayout {
   const xLabelH = rotateX ? maxXLabel * COS45 + 10 : TICK_FONT + 8;
   const xTitleY = top + plotH + xLabelH + 4;
   const legendY = xTitleY + (input.hasXTitle ? TITLE_FONT + 10 : 0) + 6;
-  const legendH = LEGEND_BAR_BLOCK + input.legendLines.length * LEGEND_LINE;
-  const barW = LEGEND_BAR_WIDTH + (input.legendLabel ? 12 + textWidth(input.legendLabel, TITLE_FONT) : 0);
+  const labelW = input.legendLabel ? textWidth(input.legendLabel, TITLE_FONT) : 0;
+  const legendLabelBelow = labelW > 0 && left + LEGEND_BAR_WIDTH + 12 + labelW + right > input.availableWidth;
+  const legendH = LEGEND_BAR_BLOCK + (legendLabelBelow ? LEGEND_LINE : 0) + input.legendLines.length * LEGEND_LINE;
+  const barW = legendLabelBelow ? Math.max(LEGEND_BAR_WIDTH, labelW) : LEGEND_BAR_WIDTH + (labelW > 0 ? 12 + labelW : 0);
   const legendW = Math.max(barW, ...input.legendLines.map((l) => textWidth(l, TICK_FONT) + 18));
   const width = Math.ceil(Math.max(left + plotW + right, left + legendW + right));
   const height = Math.ceil(legendY + legendH + 6);
@@ -181,6 +185,7 @@ export function heatmapLayout(input: HeatmapLayoutInput): HeatmapLayout {
     width,
     height,
     rotateX,
+    legendLabelBelow,
     xStride,
     yStride,
     xTitleY,

@@ -1,4 +1,4 @@
-import { axis, baseLayout, escapeHtml, PLOTLY_CONFIG, type PlotlyFigure } from './plotly-layout.js';
+import { axis, baseLayout, escapeHtml, PLOTLY_CONFIG, wholeNumberTicks, type PlotlyFigure } from './plotly-layout.js';
 import { categoryColor, type ChartTheme } from './theme.js';
 
 export interface LineSeries {
@@ -47,7 +47,7 @@ export function lineFigure(options: LineFigureOptions, theme: ChartTheme): Plotl
   const range = options.yRange ? (logY ? options.yRange.map((v) => Math.log10(v)) : [...options.yRange]) : undefined;
   const layout = {
     ...baseLayout(theme, options.height ?? 320),
-    xaxis: axis(theme, options.xTitle ?? 'step'),
+    xaxis: axis(theme, options.xTitle ?? 'step', wholeNumberTicks(data.flatMap((d) => d.x))),
     yaxis: axis(theme, options.yTitle, { type: logY ? 'log' : 'linear', exponentformat: 'power', ...(range ? { range } : {}) }),
     hovermode: 'x unified',
     showlegend: series.length > 1,

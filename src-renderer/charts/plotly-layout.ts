@@ -39,6 +39,21 @@ export function axis(theme: ChartTheme, title: string | undefined, extra: Record
   };
 }
 
+/**
+ * Axis options for values that are whole numbers (steps, K): over a short span, a tick on every
+ * integer rather than at 1.5, 2.5, …; otherwise nothing (plotly's own ticks are integers there).
+ */
+export function wholeNumberTicks(values: Iterable<number>): Record<string, unknown> {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (!Number.isInteger(v)) return {};
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  return hi >= lo && hi - lo <= 10 ? { dtick: 1 } : {};
+}
+
 export const PLOTLY_CONFIG: Record<string, unknown> = {
   responsive: true,
   displaylogo: false,

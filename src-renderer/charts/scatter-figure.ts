@@ -1,4 +1,4 @@
-import { axis, baseLayout, escapeHtml, PLOTLY_CONFIG, type PlotlyFigure } from './plotly-layout.js';
+import { axis, baseLayout, escapeHtml, PLOTLY_CONFIG, wholeNumberTicks, type PlotlyFigure } from './plotly-layout.js';
 import { CATEGORY_SYMBOLS, categoryColor, type ChartTheme } from './theme.js';
 
 export interface ScatterFigureOptions {
@@ -12,6 +12,8 @@ export interface ScatterFigureOptions {
   labelOrder?: readonly string[];
   xTitle?: string;
   yTitle?: string;
+  /** y limits in data units (default: fit the points). */
+  yRange?: readonly [number, number];
   height?: number;
   markerSize?: number;
 }
@@ -55,8 +57,8 @@ export function scatterFigure(options: ScatterFigureOptions, theme: ChartTheme):
   });
   const layout = {
     ...baseLayout(theme, options.height ?? 400),
-    xaxis: axis(theme, options.xTitle, { zeroline: true }),
-    yaxis: axis(theme, options.yTitle, { zeroline: true }),
+    xaxis: axis(theme, options.xTitle, { zeroline: true, ...wholeNumberTicks(x) }),
+    yaxis: axis(theme, options.yTitle, { zeroline: true, ...(options.yRange ? { range: [...options.yRange] } : {}) }),
     hovermode: 'closest',
     showlegend: true,
     legend: { orientation: 'v', x: 1.02, y: 1, xanchor: 'left' },

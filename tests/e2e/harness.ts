@@ -106,6 +106,15 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
 }
 
+/**
+ * Chromium on the X display when there is one (e.g. under xvfb-run, so screenshots come from a
+ * real X server), headless otherwise (CI).
+ */
+export async function launchChromiumOnDisplay(): Promise<Browser> {
+  if (!process.env.DISPLAY) return launchChromium();
+  return chromium.launch({ executablePath: CHROMIUM, headless: false, args: CHROMIUM_FLAGS.filter((f) => f !== '--headless') });
+}
+
 /** Problems the page reported: uncaught errors, console errors (CSP violations among them). */
 export function watchPage(page: Page): { problems: string[] } {
   const problems: string[] = [];

@@ -13,6 +13,8 @@ import { HeadList } from './HeadPanels.js';
 type Sibling = ApiResponse<'lofit.siblings'>['runs'][number];
 
 export const SWEEP_KS = [1, 2, 4, 8, 16];
+/** Accuracy's own range, a little headroom so a point at 1 is not cut by the plot's edge. */
+const ACCURACY_RANGE = [0, 1.05] as const;
 
 export function metricOf(r: Sibling, multipleChoice: boolean): number | null {
   return multipleChoice ? r.testPreferCorrect : r.testAccuracy;
@@ -66,6 +68,7 @@ export function AccuracyVsK({ runs, scores, multipleChoice, startStepTwo }: { ru
           text={scored.map((r) => r.name)}
           xTitle="K (heads tuned)"
           yTitle={metricName}
+          yRange={ACCURACY_RANGE}
           height={300}
           exportName="lofit-accuracy-vs-k"
         />

@@ -160,7 +160,7 @@ function LofitView() {
         {runId && heads.data && scores.length === 0 && !given && <p className="note">{runningHere ? 'Step 1 is running: the head scores appear when it ends.' : 'This run recorded no head scores.'}</p>}
         {scores.length > 0 && (
           <>
-            <div style={{ display: 'flex', gap: 16, alignItems: 'center', flexWrap: 'wrap', marginBottom: 8 }}>
+            <div style={{ display: 'flex', gap: '4px 16px', alignItems: 'center', flexWrap: 'wrap', marginBottom: 8 }}>
               <KSlider
                 value={Math.min(k, cellCount)}
                 max={Math.max(1, cellCount)}

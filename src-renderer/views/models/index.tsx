@@ -61,7 +61,7 @@ function ModelsView() {
 
   return (
     <div className="view-models">
-      <Section title="Available models" actions={<PathPicker kind="folder" label="Open model folder…" placeholder="/path/to/model (config.json, model.safetensors, tokenizer.json)" busy={open.loading} onPick={onPick} trigger={trigger} />}>
+      <Section title="Available models" actions={<PathPicker kind="folder" label="Open model folder…" placeholder="/path/to/model (folder with config.json)" busy={open.loading} onPick={onPick} trigger={trigger} />}>
         {open.loading && <Loading label="Checking the model folder" />}
         {open.error && <ErrorNote title="Could not open the folder" error={open.error} />}
         {open.data && !open.loading && (

@@ -8,6 +8,8 @@ import { LineChart } from '../../charts/index.js';
 import { addPoint, fromSeries, type Curves } from './curves.js';
 
 const isAccuracy = (name: string) => /accuracy/i.test(name);
+/** Accuracy's own range, a little headroom so a point at 1 is not cut by the plot's edge. */
+const ACCURACY_RANGE = [0, 1.05] as const;
 
 /** The run's own progress (steps, elapsed, estimate, cancel) and its loss and accuracy curves as they arrive. */
 export function RunProgress({ runId, jobId }: { runId: string; jobId?: string }) {
@@ -60,7 +62,7 @@ export function RunProgress({ runId, jobId }: { runId: string; jobId?: string })
       {loadError && <ErrorNote error={loadError} title="Curves" />}
       <div className="curve-row">
         <LineChart title="Training loss" series={loss.map((n) => ({ name: n, x: curves[n].x, y: curves[n].y }))} yTitle="loss" height={240} exportName={`reft-loss-${runId}`} />
-        <LineChart title="Accuracy" subtitle="dev after each epoch; test at the end" series={acc.map((n) => ({ name: n, x: curves[n].x, y: curves[n].y }))} yTitle="accuracy" yRange={[0, 1]} height={240} exportName={`reft-accuracy-${runId}`} />
+        <LineChart title="Accuracy" subtitle="dev after each epoch; test at the end" series={acc.map((n) => ({ name: n, x: curves[n].x, y: curves[n].y }))} yTitle="accuracy" yRange={ACCURACY_RANGE} height={240} exportName={`reft-accuracy-${runId}`} />
       </div>
     </div>
   );
