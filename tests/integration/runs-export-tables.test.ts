@@ -40,7 +40,7 @@ beforeAll(async () => {
   sweep = JSON.parse(readFileSync(result, 'utf8'));
   runId = JSON.parse(r.out).run;
   api = openApi({ mode: 'browser', dataDir: data, compute: { env: { SUBSPACE_BACKEND: 'wasm' } }, jobs: { env: { SUBSPACE_BACKEND: 'wasm' } }, log: () => {} });
-}, 120_000);
+});
 
 afterAll(async () => {
   await api?.close();
@@ -71,7 +71,7 @@ describe('runs.export of result tables', () => {
     expect(header[0]).toBe('layer');
     expect(header[1]).toMatch(/^0:.+/);
     expect(header[2]).toMatch(/^1:.+/);
-  }, 120_000);
+  });
 
   it('refuses a format the run does not have, a run without tables, and names a malformed result', async () => {
     const native = await call('runs.export', { runId, format: 'native', dir: join(tmp, 'never') });

@@ -10,19 +10,13 @@ import { MANIFEST_FILE, readManifest } from '../../engine/artifacts/native.js';
 import { errorMessage } from '../../engine/errors.js';
 import type { Artifact, Run, Store } from '../../store/index.js';
 import { runLabel, runResultTables } from '../../store/run-tables.js';
+import { INTERVENTION_FORMATS } from '../../engine/export/formats.js';
 import type { EXPORT_FORMAT_NAMES } from '../contract.js';
 import type { ApiContext } from '../context.js';
 import { ApiFailure, type Handlers } from '../dispatch.js';
 import { exportOf, requireRun } from './work.js';
 
 type Format = (typeof EXPORT_FORMAT_NAMES)[number];
-
-/** What each method's native export converts to (the conversions of run-files.ts's exportRunFiles); any other method: native only. */
-const INTERVENTION_FORMATS: Record<string, readonly Format[]> = {
-  reft: ['native', 'pyreft'],
-  lofit: ['native', 'lofit-npy', 'merged', 'csv', 'json'],
-  iti: ['native', 'lofit-npy', 'merged', 'csv', 'json'],
-};
 
 /** Methods whose csv/json is the head score matrix of their native export, not result tables. */
 const HEAD_SCORE_METHODS = ['lofit', 'iti'];

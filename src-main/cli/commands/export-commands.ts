@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { errorMessage, SubspaceError } from '../../engine/errors.js';
+import { SubspaceError } from '../../engine/errors.js';
 import { loadArtifact, MANIFEST_FILE, readManifest } from '../../engine/artifacts/native.js';
 import { openModel } from '../../engine/open-model.js';
 import { loadReft, saveReft } from '../../engine/methods/reft-artifact.js';
@@ -10,27 +10,16 @@ import { exportPyreft, importPyreft } from '../../engine/export/pyreft.js';
 import { exportLofitHeads, importLofitHeads } from '../../engine/export/npy.js';
 import { writeMergedCheckpoint, type HeadOffset } from '../../engine/export/merged.js';
 import { headScoreTable, writeTable } from '../../engine/export/tables.js';
-import { loadTokenizer } from '../../engine/io/tokenizer.js';
-import { resolveModelRef } from '../../engine/io/hf-cache.js';
-import { builtinModelsDir } from '../../engine/paths.js';
-import { loadTask } from '../../engine/tasks/registry.js';
-import type { TaskExample } from '../../engine/tasks/schema.js';
 import { validateHeads } from '../../engine/methods/heads.js';
 import { openStore } from '../../store/index.js';
 import type { Artifact, RunKind, RunSummary } from '../../store/types.js';
-import { runResultTables, type NamedTable } from '../../store/run-tables.js';
+import { patchedPromptTokens, runLabel, runResultTables, writeRunTables } from '../../store/run-tables.js';
+import { INTERVENTION_FORMATS } from '../../engine/export/formats.js';
 import { note, printJson } from '../output.js';
 import { startBackend } from '../backend.js';
 import { RunRecorder } from '../record.js';
 
 export const EXPORT_FORMATS = ['native', 'pyreft', 'lofit-npy', 'merged', 'csv', 'json'] as const;
-
-/** What `subspace export` can make of a run's native export, by method. */
-const INTERVENTION_FORMATS: Record<string, readonly string[]> = {
-  reft: ['native', 'pyreft'],
-  lofit: ['native', 'lofit-npy', 'merged', 'csv', 'json'],
-  iti: ['native', 'lofit-npy', 'merged', 'csv', 'json'],
-};
 
 /** A recorded run as export sees it: its native export folder (if any) and its result artifacts. */
 interface RunToExport {
@@ -61,54 +50,16 @@ function findRun(id: string): RunToExport {
 
 /** The formats a run can be exported in (csv and json when it has result tables). */
 function formatsOf(r: RunToExport, hasTables: boolean): string[] {
-  const out = r.method ? [...(INTERVENTION_FORMATS[r.method] ?? ['native'])] : [];
+  const out: string[] = r.method ? [...(INTERVENTION_FORMATS[r.method] ?? ['native'])] : [];
   if (hasTables) for (const f of ['csv', 'json']) if (!out.includes(f)) out.push(f);
   return out;
 }
 
-const runLabel = (r: RunToExport) => `run '${r.run.id}' (${r.run.kind}, ${r.run.status}: ${r.run.name})`;
-
 function refuseFormat(r: RunToExport, format: string, hasTables: boolean, missing: string): never {
   const formats = formatsOf(r, hasTables);
   const can = formats.length ? `it exports as ${formats.join(', ')}` : 'it has no export format';
-  const tables = hasTables ? '' : ` (csv and json write the result tables of LoFIT, ITI, patch, DAS search, ablate and RepE baseline runs; this run's figures: subspace show ${r.run.id})`;
-  throw new SubspaceError('UNSUPPORTED', `${runLabel(r)} has ${missing}, so it cannot be exported as ${format}; ${can}${tables}`, 'format');
-}
-
-/**
- * The tokens of a sweep's first patched prompt (the corrupt prompt when denoising, the clean one when
- * noising), for column labels of a sweep over token indices. Undefined, with a note, when the model's
- * tokenizer or the task is no longer at hand.
- */
-async function patchedPromptTokens(modelFolder: string | undefined, doc: Record<string, unknown>): Promise<string[] | undefined> {
-  try {
-    const tok = await loadTokenizer(modelFolder ?? resolveModelRef(String(doc.model), builtinModelsDir()).folder);
-    const task = await loadTask(String(doc.task));
-    const split = (task.splits as Record<string, TaskExample[] | undefined>)[String(doc.split ?? 'test')] ?? [];
-    const ids = Array.isArray(doc.examples) ? (doc.examples as unknown[]) : undefined;
-    const first = ids ? split.find((e) => e.id === ids[0]) : split[0];
-    const prompt = doc.direction === 'noise' ? first?.prompt : first?.source?.prompt;
-    if (prompt === undefined) throw new SubspaceError('NOT_FOUND', `the first pair of the sweep is not in task '${task.manifest.name}'`, 'task');
-    return tok.tokenStrings(tok.encode(prompt));
-  } catch (e) {
-    note(`note: token indices label the columns without their tokens (${errorMessage(e)})`);
-    return undefined;
-  }
-}
-
-/** Writes tables as `<out>/<name>.<format>`, or to `out` itself when it names one .csv/.json file and there is one table. */
-function writeTables(tables: NamedTable[], format: 'csv' | 'json', out: string, r: RunToExport): { file: string; table: string; kind?: string; rows: number; columns: number }[] {
-  const oneFile = /\.(csv|json)$/.test(out);
-  if (oneFile && tables.length > 1) {
-    throw new SubspaceError('BAD_ARGUMENT', `--out ${out} names one file, but ${runLabel(r)} has ${tables.length} tables (${tables.map((t) => t.name).join(', ')}): give a folder`, 'out');
-  }
-  return tables.map((t) => {
-    const file = oneFile ? out : join(out, `${t.name}.${format}`);
-    mkdirSync(dirname(file), { recursive: true });
-    const { name, ...table } = t;
-    writeTable(file, { format, ...table });
-    return { file, table: name, kind: t.kind, rows: t.rowLabels.length, columns: t.colLabels.length };
-  });
+  const tables = hasTables ? '' : ` (csv and json write the result tables of LoFIT, ITI, patch, DAS search, ablate, RepE baseline and transfer runs; this run's figures: subspace show ${r.run.id})`;
+  throw new SubspaceError('UNSUPPORTED', `${runLabel(r.run)} has ${missing}, so it cannot be exported as ${format}; ${can}${tables}`, 'format');
 }
 
 /** Converts a native export folder (a run's, or one given by path). */
@@ -173,10 +124,10 @@ export function registerExportCommands(program: Command): void {
           ({ method, wrote } = await exportFolder(program, r.folder, o.format, o.out));
         } else {
           if (!tablesWanted) refuseFormat(r, o.format, (await runResultTables(r.run, r.artifacts)).length > 0, 'no exported intervention');
-          const tables = await runResultTables(r.run, r.artifacts, { positionTokens: (doc) => patchedPromptTokens(r.modelFolder, doc) });
+          const tables = await runResultTables(r.run, r.artifacts, { positionTokens: (doc) => patchedPromptTokens(r.modelFolder, doc, (n) => note(`note: ${n}`)) });
           if (tables.length === 0) refuseFormat(r, o.format, false, 'no result tables');
           method = r.run.kind;
-          wrote = { tables: writeTables(tables, o.format as 'csv' | 'json', o.out, r) };
+          wrote = { tables: writeRunTables(tables, o.format as 'csv' | 'json', o.out, r.run) };
         }
       }
       if (o.json) printJson({ run, format: o.format, method, out: o.out, wrote });
