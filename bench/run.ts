@@ -7,7 +7,7 @@
  *   npm run bench                  full sizes (GPT-2-small-shaped model; tens of minutes on 2 cores)
  *   npm run bench:smoke            toy sizes, for CI; writes bench/results.smoke.json only
  *   npm run bench -- --no-peer     skip PyTorch
- *   npm run bench -- --only reft,lofit
+ *   npm run bench -- --only reft,lofit   those sections only; writes bench/results.partial.json
  *
  * Ours and the peer take turns workload by workload, so both see the same
  * machine load. Ratios are speed ratios: peer time ÷ our time (above 1: we are faster).
@@ -422,10 +422,11 @@ async function main(): Promise<void> {
   console.log('targets:');
   for (const t of results.targets) console.log(`  ${t.met ? 'met ' : 'MISS'} ${t.name}: ${t.value} (target ${t.target})`);
   results.wasmHeapBytes = wasmHeapBytes();
-  const file = join(HERE, smoke ? 'results.smoke.json' : 'results.json');
+  // Only a full run replaces results.json; a narrowed one (--only) must not wipe the full run's figures.
+  const name = smoke ? 'results.smoke.json' : only ? 'results.partial.json' : 'results.json';
   mkdirSync(HERE, { recursive: true });
-  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-  console.log(`wrote bench/${smoke ? 'results.smoke.json' : 'results.json'}`);
+  writeFileSync(join(HERE, name), JSON.stringify(results, null, 2) + '\n');
+  console.log(`wrote bench/${name}`);
   if (!smoke && !only) {
     const md = join(ROOT, 'BENCHMARKS.md');
     writeFileSync(md, writeBenchmarksMd(results, existsSync(md) ? readFileSync(md, 'utf8') : ''));
