@@ -133,6 +133,9 @@ interface Job {
   phase?: string;
   step: number;
   total: number;
+  /** When the worker was started (performance.now()); elapsed times count from here, across all phases. */
+  startedAt?: number;
+  /** The whole job's time, frozen when it ends. */
   elapsedMs: number;
   etaMs: number;
   stderrTail: string;
@@ -449,6 +452,7 @@ export class JobManager extends EventEmitter {
 
   private start(job: Job): void {
     job.state = 'running';
+    job.startedAt = performance.now();
     this.running.add(job);
     try {
       this.store.updateRunStatus(job.runId, 'running');
@@ -510,7 +514,8 @@ export class JobManager extends EventEmitter {
           this.store.updateRun(job.runId, { backend: msg.backend });
           break;
         case 'progress': {
-          Object.assign(job, { phase: msg.phase, step: msg.step, total: msg.total, elapsedMs: msg.elapsedMs, etaMs: msg.etaMs });
+          // The worker's elapsedMs counts from the start of its current phase; the job's counts from its start.
+          Object.assign(job, { phase: msg.phase, step: msg.step, total: msg.total, etaMs: msg.etaMs });
           for (const [name, value] of Object.entries(msg.metrics)) if (name !== 'epoch') job.pending.push({ step: msg.step, name, value });
           this.emitEvent(job, 'progress', { metrics: msg.metrics });
           this.scheduleFlush(job);
@@ -614,6 +619,7 @@ export class JobManager extends EventEmitter {
   private finish(job: Job, outcome: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string; summary?: Record<string, unknown> }): void {
     if (job.state === 'ended') return;
     const wasRunning = job.state === 'running';
+    job.elapsedMs = this.elapsedOf(job);
     job.state = 'ended';
     if (job.killTimer) clearTimeout(job.killTimer);
     let { status, error } = outcome;
@@ -779,6 +785,12 @@ export class JobManager extends EventEmitter {
     if (this.ownsStore) this.store.close();
   }
 
+  /** Wall time since the worker started, over every phase (0 for a job that never ran). */
+  private elapsedOf(job: Job): number {
+    if (job.state === 'ended' || job.startedAt === undefined) return job.elapsedMs;
+    return Math.max(0, performance.now() - job.startedAt);
+  }
+
   private emitEvent(job: Job, type: JobEventType, extra: Partial<JobEvent> = {}): JobEvent {
     const ev: JobEvent = {
       type,
@@ -789,7 +801,7 @@ export class JobManager extends EventEmitter {
       ...(job.phase !== undefined && { phase: job.phase }),
       step: job.step,
       total: job.total,
-      elapsedMs: job.elapsedMs,
+      elapsedMs: this.elapsedOf(job),
       etaMs: job.etaMs,
       metrics: {},
       ...(job.parentRunId !== undefined && { parentRunId: job.parentRunId }),

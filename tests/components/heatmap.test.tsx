@@ -4,6 +4,7 @@ import { color, hsl, lab } from 'd3';
 import type { CSSProperties } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Heatmap } from '../../src-renderer/charts/Heatmap.js';
+import { heatmapLayout, LEGEND_BAR_BLOCK_HEIGHT, LEGEND_BAR_WIDTH, LEGEND_LINE_HEIGHT, textWidth, TITLE_FONT, type HeatmapLayoutInput } from '../../src-renderer/charts/heatmap-layout.js';
 import { TopKHeatmap } from '../../src-renderer/charts/TopKHeatmap.js';
 import { resolveColorScale, type DivergingScale } from '../../src-renderer/charts/scales.js';
 import { topKCells } from '../../src-renderer/charts/topk.js';
@@ -264,5 +265,76 @@ describe('top-K selection', () => {
     expect(outlined().sort()).toEqual(ranked.slice(0, 3).sort());
     const last = onSelectionChange.mock.calls.at(-1)?.[0] as [number, number][];
     expect(last.map(([l, h]) => `${l},${h}`)).toEqual(ranked.slice(0, 3));
+  });
+});
+
+describe('Heatmap scale name placement', () => {
+  const LABEL = 'runs that selected the head';
+  // A per-head 4 × 8 grid, as the Runs and LoFIT views draw it.
+  const input = (availableWidth: number, legendLabel?: string): HeatmapLayoutInput => ({
+    rows: 4,
+    cols: 8,
+    rowTicks: ['0', '1', '2', '3'],
+    colTicks: ['0', '1', '2', '3', '4', '5', '6', '7'],
+    hasXTitle: true,
+    hasYTitle: true,
+    availableWidth,
+    minCellWidth: 2,
+    legendLines: ['hatched: no value'],
+    ...(legendLabel !== undefined && { legendLabel }),
+  });
+  const labelW = textWidth(LABEL, TITLE_FONT);
+
+  it('beside the colour bar when the figure has room for both', () => {
+    const L = heatmapLayout(input(720, LABEL));
+    expect(L.legendLabelBelow).toBe(false);
+    // Bar, 12 px gap, the name: all inside the figure, and no extra line under the bar.
+    expect(L.margin.left + LEGEND_BAR_WIDTH + 12 + labelW).toBeLessThanOrEqual(L.width);
+    expect(L.height).toBe(heatmapLayout(input(720)).height);
+  });
+
+  it('on its own line under the bar when beside it the figure would be wider than the space', () => {
+    const L = heatmapLayout(input(360, LABEL));
+    // Beside the bar it would need left + 200 + 12 + labelW + right > 360.
+    expect(L.margin.left + LEGEND_BAR_WIDTH + 12 + labelW + 12).toBeGreaterThan(360);
+    expect(L.legendLabelBelow).toBe(true);
+    expect(L.width).toBeLessThanOrEqual(360);
+    expect(L.margin.left + labelW).toBeLessThanOrEqual(L.width);
+    // One legend line more than without a name.
+    expect(L.height - heatmapLayout(input(360)).height).toBe(LEGEND_LINE_HEIGHT);
+    // A name wider than the bar and the space: the figure widens to hold it rather than cut it off.
+    const long = 'share of the compared runs whose selection includes the head';
+    const W = heatmapLayout(input(360, long));
+    expect(W.legendLabelBelow).toBe(true);
+    expect(W.width).toBeGreaterThanOrEqual(W.margin.left + textWidth(long, TITLE_FONT));
+  });
+
+  it('draws the name where the layout puts it, and the legend lines below it', () => {
+    const scale = { kind: 'sequential', label: LABEL, min: 0, max: 2 } as const;
+    const values = [
+      [0, 1, 2, NaN, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0, 0],
+    ];
+    const legendText = (container: HTMLElement) => {
+      const legend = container.querySelector('[data-layer="legend"]')!;
+      const name = Array.from(legend.querySelectorAll(':scope > text')).find((t) => t.textContent === LABEL)!;
+      const line = legend.querySelector(':scope > g')!;
+      return { x: Number(name.getAttribute('x')), y: Number(name.getAttribute('y')), lineY: line.getAttribute('transform'), svgWidth: Number(container.querySelector('svg')!.getAttribute('width')) };
+    };
+    // jsdom lays nothing out: the chart's width comes from clientWidth (720 when it reads 0).
+    const wide = render(<Heatmap title="Overlap" orientation="head" values={values} scale={scale} />);
+    expect(legendText(wide.container)).toMatchObject({ x: LEGEND_BAR_WIDTH + 12, y: 5, lineY: `translate(0,${LEGEND_BAR_BLOCK_HEIGHT})` });
+    cleanup();
+    const width = vi.spyOn(HTMLElement.prototype, 'clientWidth', 'get').mockReturnValue(360);
+    try {
+      const narrow = render(<Heatmap title="Overlap" orientation="head" values={values} scale={scale} />);
+      const t = legendText(narrow.container);
+      expect(t).toMatchObject({ x: 0, y: LEGEND_BAR_BLOCK_HEIGHT + 6, lineY: `translate(0,${LEGEND_BAR_BLOCK_HEIGHT + LEGEND_LINE_HEIGHT})` });
+      expect(t.svgWidth).toBeLessThanOrEqual(360);
+    } finally {
+      width.mockRestore();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lineFigure } from '../../src-renderer/charts/line-figure.js';
+import { wholeNumberTicks } from '../../src-renderer/charts/plotly-layout.js';
 import { scatterFigure, scatterGroups } from '../../src-renderer/charts/scatter-figure.js';
 import { CATEGORY_COLORS, DARK_THEME, LIGHT_THEME } from '../../src-renderer/charts/theme.js';
 
@@ -93,5 +94,39 @@ describe('scatterFigure', () => {
 
   it('rejects arrays of different lengths', () => {
     expect(() => scatterFigure({ x: [1, 2], y: [1], labels: ['a', 'b'] }, LIGHT_THEME)).toThrow('one entry per point (got 2, 1, 2)');
+  });
+});
+
+describe('wholeNumberTicks', () => {
+  it('a tick on every integer when all values are whole and span at most 10', () => {
+    expect(wholeNumberTicks([1, 2, 3])).toEqual({ dtick: 1 });
+    expect(wholeNumberTicks([0, 10])).toEqual({ dtick: 1 });
+    expect(wholeNumberTicks([-3, 2, -1])).toEqual({ dtick: 1 });
+    // One value (a run with one step) still gets an integer tick, not 4.5, 5, 5.5.
+    expect(wholeNumberTicks([5])).toEqual({ dtick: 1 });
+    // Any iterable: a Set, a generator.
+    expect(wholeNumberTicks(new Set([4, 8]))).toEqual({ dtick: 1 });
+    expect(wholeNumberTicks((function* () { yield 1; yield 7; })())).toEqual({ dtick: 1 });
+  });
+
+  it("leaves plotly's own ticks for wider spans, fractional values and no values", () => {
+    expect(wholeNumberTicks([0, 11])).toEqual({});
+    expect(wholeNumberTicks([-6, 5])).toEqual({});
+    expect(wholeNumberTicks([1, 1.5, 2])).toEqual({});
+    expect(wholeNumberTicks([1, NaN])).toEqual({});
+    expect(wholeNumberTicks([1, Infinity])).toEqual({});
+    expect(wholeNumberTicks([])).toEqual({});
+  });
+
+  it('sets the x axis of line and scatter figures from their x values', () => {
+    const short = lineFigure({ series: [{ name: 'loss', x: [1, 2, 3], y: [1, 0.5, 0.2] }, { name: 'dev', x: [3], y: [0.4] }] }, LIGHT_THEME);
+    expect((short.layout as Trace).xaxis.dtick).toBe(1);
+    // x defaults to 0, 1, 2, …: twelve points span 11.
+    const long = lineFigure({ series: [{ name: 'loss', y: Array.from({ length: 12 }, (_, i) => 1 / (i + 1)) }] }, LIGHT_THEME);
+    expect((long.layout as Trace).xaxis).not.toHaveProperty('dtick');
+    const ks = scatterFigure({ x: [1, 2, 4, 8], y: [0.5, 0.6, 0.7, 0.7], labels: ['a', 'a', 'a', 'a'] }, LIGHT_THEME);
+    expect((ks.layout as Trace).xaxis.dtick).toBe(1);
+    const projected = scatterFigure({ x: [0.5, -1, 2], y: [1, 2, 3], labels: ['a', 'b', 'a'] }, LIGHT_THEME);
+    expect((projected.layout as Trace).xaxis).not.toHaveProperty('dtick');
   });
 });

@@ -279,6 +279,29 @@ describe('JobManager', () => {
     }
   });
 
+  it("reports the whole job's elapsed time across phases, not the current phase's", async () => {
+    const task = { name: 'toy', examples: train.slice(0, 16), dev: dev.slice(0, 4), test: test.slice(0, 4) };
+    const id = jobs.submit({ kind: 'lofit', model: MODEL, task, config: { epochs: 1, k: 2, batchSize: 8 }, backend: BACKEND });
+    const events = await collect(id);
+    const done = events.at(-1)!;
+    expect(done.type).toBe('done');
+    const progress = events.filter((e) => e.type === 'progress');
+    const select = progress.filter((e) => e.phase === 'lofit-select');
+    const tune = progress.filter((e) => e.phase === 'lofit-tune');
+    expect(select.length).toBeGreaterThan(0);
+    expect(tune.length).toBeGreaterThan(0);
+    // One clock for the job: it never goes back when the tune phase starts, nor at the end.
+    const elapsed = events.map((e) => e.elapsedMs);
+    expect(elapsed).toEqual([...elapsed].sort((a, b) => a - b));
+    expect(tune[0].elapsedMs).toBeGreaterThanOrEqual(select.at(-1)!.elapsedMs);
+    // The job has run at least as long as its first phase took by this process's own clock
+    // (`at` is whole milliseconds, hence the 1 ms of slack).
+    const started = events.find((e) => e.type === 'started')!;
+    expect(done.elapsedMs + 1).toBeGreaterThanOrEqual(select.at(-1)!.at - started.at);
+    expect(done.elapsedMs + 1).toBeGreaterThanOrEqual(tune.at(-1)!.at - started.at);
+    expect(jobs.get(id)!.final!.elapsedMs).toBe(done.elapsedMs);
+  });
+
   it('a worker that runs out of memory fails its run with a message that says so', async () => {
     const id = jobs.submit(reftSpec({ maxMemoryMb: 16, name: 'starved' }));
     const e = await jobs.wait(id);

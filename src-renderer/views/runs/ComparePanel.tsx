@@ -1,11 +1,13 @@
 /**
  * Two or more runs side by side: final metrics (and the config keys that differ),
- * one metric's curves overlaid, and the runs' head selections with their overlap.
+ * one metric family's curves overlaid (every phase's series: loss, select.loss, tune.loss),
+ * and the overlap of the head selections of the runs that have one.
  */
 import { useMemo, useState } from 'react';
 import { useApi } from '../../api/hooks.js';
 import { ErrorNote, Loading, Section } from '../../app/ui.js';
-import { Heatmap, LineChart, type LineSeries } from '../../charts/index.js';
+import { Heatmap, LineChart } from '../../charts/index.js';
+import { curveFamilies, familyCurves, headKey, headOverlap, overlapSummary, type RunHeads } from './compare-data.js';
 import { useRunData } from './useRunData.js';
 
 const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '—' : Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(3) : v.toFixed(4));
@@ -16,12 +18,8 @@ export function ComparePanel({ runIds }: { runIds: string[] }) {
   const [metric, setMetric] = useState('');
   const [selName, setSelName] = useState('');
 
-  const curveNames = useMemo(() => {
-    const names = new Set<string>();
-    for (const s of Object.values(data.metrics)) for (const [n, v] of Object.entries(s)) if (v.steps.length > 1) names.add(n);
-    return [...names].sort();
-  }, [data.metrics]);
-  const curve = curveNames.includes(metric) ? metric : (curveNames.find((n) => n === 'loss') ?? curveNames[0] ?? '');
+  const curveNames = useMemo(() => curveFamilies(data.metrics), [data.metrics]);
+  const curve = curveNames.includes(metric) ? metric : (curveNames[0] ?? '');
 
   if (cmp.error) return <ErrorNote error={cmp.error} title="Compare" />;
   if (!cmp.data) return <Loading label="Comparing runs" />;
@@ -31,29 +29,22 @@ export function ComparePanel({ runIds }: { runIds: string[] }) {
   const label = (id: string) => rows.find((r) => r.run.id === id)?.run.name ?? id;
   const allMetrics = [...new Set(rows.flatMap((r) => Object.keys(r.final)))].sort((a, b) => Number(cmp.data!.sharedMetrics.includes(b)) - Number(cmp.data!.sharedMetrics.includes(a)) || a.localeCompare(b));
 
-  const series: LineSeries[] = runIds.flatMap((id): LineSeries[] => {
-      const s = data.metrics[id]?.[curve];
-      if (!s) return [];
-      const pts = s.steps.map((x, i) => [x, s.values[i]] as const).filter((p): p is readonly [number, number] => p[1] !== null);
-      return [{ name: label(id), x: pts.map((p) => p[0]), y: pts.map((p) => p[1]) }];
-    });
+  const runs = runIds.map((id) => ({ id, label: label(id) }));
+  const series = familyCurves(runs, data.metrics, curve);
 
-  // Head selections: every run's named selection; the overlap map counts how many runs chose each head.
+  // Head selections: each run's named selection; the overlap counts only runs that chose heads.
   const selNames = [...new Set(Object.values(data.heads).flatMap((h) => h.selections.map((s) => s.name)))];
+  // A run with one selection always shows it; the choice matters only where a run has several.
+  const choosable = Object.values(data.heads).some((h) => h.selections.length > 1);
   const shape = Object.values(data.heads).flatMap((h) => h.scores)[0];
-  const perRun = runIds.map((id) => {
-    const sels = data.heads[id]?.selections ?? [];
+  const perRun: RunHeads[] = runs.map((r) => {
+    const sels = data.heads[r.id]?.selections ?? [];
     const s = sels.find((x) => x.name === selName) ?? sels[0];
-    return { id, name: s?.name, heads: s?.heads ?? [] };
+    return { ...r, selection: s?.name, heads: s?.heads ?? [] };
   });
-  const withSel = perRun.filter((r) => r.heads.length > 0);
-  const layers = shape?.layers ?? Math.max(0, ...withSel.flatMap((r) => r.heads.map((h) => h.layer + 1)));
-  const heads = shape?.heads ?? Math.max(0, ...withSel.flatMap((r) => r.heads.map((h) => h.head + 1)));
-  const counts = Array.from({ length: layers }, () => new Array<number>(heads).fill(0));
-  for (const r of withSel) for (const h of r.heads) if (h.layer < layers && h.head < heads) counts[h.layer][h.head]++;
-  const key = (h: { layer: number; head: number }) => `${h.layer}.${h.head}`;
-  const common = withSel.length ? withSel.map((r) => new Set(r.heads.map(key))).reduce((a, b) => new Set([...a].filter((x) => b.has(x)))) : new Set<string>();
-  const union = new Set(withSel.flatMap((r) => r.heads.map(key)));
+  const overlap = headOverlap(perRun, shape);
+  const { withSelection: withSel, common, layers, heads } = overlap;
+  const shared = withSel.length >= 2;
 
   return (
     <Section title={`Compare ${runIds.length} runs`}>
@@ -113,7 +104,7 @@ export function ComparePanel({ runIds }: { runIds: string[] }) {
       {curveNames.length > 0 && (
         <LineChart
           title={`${curve} by run`}
-          subtitle="one line per run"
+          subtitle="one line per run and series"
           series={series}
           xTitle="step"
           yTitle={curve}
@@ -135,9 +126,9 @@ export function ComparePanel({ runIds }: { runIds: string[] }) {
       {withSel.length > 0 && layers > 0 && heads > 0 && (
         <>
           <Heatmap
-            title="Head selections: overlap"
-            subtitle={`${common.size} heads chosen by every run, ${union.size} by any (Jaccard ${union.size ? (common.size / union.size).toFixed(2) : '—'})`}
-            values={counts}
+            title={shared ? 'Head selections: overlap' : 'Head selection'}
+            subtitle={overlapSummary(overlap)}
+            values={overlap.counts}
             orientation="head"
             scale={{ kind: 'sequential', label: 'runs that selected the head', min: 0, max: withSel.length }}
             meaning={(v, l, h) => {
@@ -146,7 +137,7 @@ export function ComparePanel({ runIds }: { runIds: string[] }) {
             }}
             exportName="compare-head-overlap"
             controls={
-              selNames.length > 1 && (
+              choosable && (
                 <label>
                   Selection{' '}
                   <select aria-label="Head selection" value={selName || selNames[0]} onChange={(e) => setSelName(e.target.value)}>
@@ -163,21 +154,22 @@ export function ComparePanel({ runIds }: { runIds: string[] }) {
               <tr>
                 <th scope="col">Run</th>
                 <th scope="col">Selection</th>
-                <th scope="col">Heads (★ chosen by every run)</th>
+                <th scope="col">{shared ? `Heads (★ chosen by every run with a selection)` : 'Heads'}</th>
               </tr>
             </thead>
             <tbody>
               {perRun.map((r) => (
                 <tr key={r.id}>
-                  <td>{label(r.id)}</td>
-                  <td className="mono">{r.name ?? '—'}</td>
-                  <td className="mono">{r.heads.length ? r.heads.map((h) => `L${h.layer}H${h.head}${common.has(key(h)) ? '★' : ''}`).join(' ') : 'none'}</td>
+                  <td>{r.label}</td>
+                  <td className="mono">{r.selection ?? '—'}</td>
+                  <td className={r.heads.length ? 'mono' : 'note'}>{r.heads.length ? r.heads.map((h) => `L${h.layer}H${h.head}${shared && common.has(headKey(h)) ? '★' : ''}`).join(' ') : 'no head selection (not in the overlap)'}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         </>
       )}
+      {!data.loading && !data.error && withSel.length === 0 && <p className="note">{overlapSummary(overlap)}</p>}
     </Section>
   );
 }

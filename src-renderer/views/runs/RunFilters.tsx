@@ -1,5 +1,6 @@
 /** Filters and sort of the run list: kind, status, model, task, a text search, sort key and direction. */
 import { RUN_KIND_NAMES, RUN_STATUS_NAMES, type ApiResponse } from '../../../src-main/api/contract.js';
+import type { TaskLabel } from './task-label.js';
 
 export interface RunFilterState {
   kind: string;
@@ -13,7 +14,7 @@ export interface RunFilterState {
 
 export const NO_FILTERS: RunFilterState = { kind: '', status: '', modelId: '', datasetId: '', search: '', sortBy: 'createdAt', direction: 'desc' };
 
-export function RunFilters({ value, onChange, facets }: { value: RunFilterState; onChange: (v: RunFilterState) => void; facets?: ApiResponse<'runs.facets'> }) {
+export function RunFilters({ value, onChange, facets, taskLabels }: { value: RunFilterState; onChange: (v: RunFilterState) => void; facets?: ApiResponse<'runs.facets'>; taskLabels?: Map<string, TaskLabel> }) {
   const set = (patch: Partial<RunFilterState>) => onChange({ ...value, ...patch });
   return (
     <div className="runs-filters" role="group" aria-label="Run filters">
@@ -51,8 +52,8 @@ export function RunFilters({ value, onChange, facets }: { value: RunFilterState;
         <select aria-label="Task filter" value={value.datasetId} onChange={(e) => set({ datasetId: e.target.value })}>
           <option value="">all</option>
           {facets?.datasets.map((d) => (
-            <option key={d.id} value={d.id}>
-              {d.name}
+            <option key={d.id} value={d.id} title={taskLabels?.get(d.id)?.title}>
+              {taskLabels?.get(d.id)?.text ?? d.name}
             </option>
           ))}
         </select>

@@ -1,10 +1,11 @@
 /** The run list: one row per run with a checkbox (for compare) and a click that opens its details. */
 import type { RunSummary } from '../../../src-main/api/contract.js';
 import { formatDuration } from '../../app/format.js';
+import type { TaskLabel } from './task-label.js';
 
 const when = (t: number | null) => (t === null ? '—' : new Date(t).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' }));
 
-export function RunTable({ runs, checked, onCheck, openId, onOpen, modelName }: { runs: RunSummary[]; checked: string[]; onCheck: (id: string, on: boolean) => void; openId?: string; onOpen: (id: string) => void; modelName: (id: string | null) => string }) {
+export function RunTable({ runs, checked, onCheck, openId, onOpen, modelName, taskName }: { runs: RunSummary[]; checked: string[]; onCheck: (id: string, on: boolean) => void; openId?: string; onOpen: (id: string) => void; modelName: (id: string | null) => string; taskName: (datasetId: string | null) => TaskLabel }) {
   if (runs.length === 0) return <p className="note">No runs match these filters.</p>;
   return (
     <div className="runs-table-wrap">
@@ -39,7 +40,9 @@ export function RunTable({ runs, checked, onCheck, openId, onOpen, modelName }: 
               <td>{r.kind}</td>
               <td className={`run-status run-${r.status}`}>{r.status}</td>
               <td>{modelName(r.modelId)}</td>
-              <td>{r.datasetId?.replace(/^task-/, '') ?? '—'}</td>
+              <td>
+                <TaskCell label={taskName(r.datasetId)} />
+              </td>
               <td>{when(r.createdAt)}</td>
               <td className="num">{r.startedAt !== null && r.endedAt !== null ? formatDuration(r.endedAt - r.startedAt) : '—'}</td>
             </tr>
@@ -47,5 +50,14 @@ export function RunTable({ runs, checked, onCheck, openId, onOpen, modelName }: 
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** One line, never wrapped; the full identity (hash, size) on hover. */
+function TaskCell({ label }: { label: TaskLabel }) {
+  return (
+    <span className="runs-task" title={label.title}>
+      {label.text}
+    </span>
   );
 }

@@ -8,6 +8,7 @@ import { ComparePanel } from './ComparePanel.js';
 import { RunDetail } from './RunDetail.js';
 import { NO_FILTERS, RunFilters, type RunFilterState } from './RunFilters.js';
 import { RunTable } from './RunTable.js';
+import { distinctTaskLabels, taskLabel } from './task-label.js';
 import './runs.css';
 
 type Kind = (typeof RUN_KIND_NAMES)[number];
@@ -19,6 +20,8 @@ function RunsView() {
   const [openId, setOpenId] = useState<string>();
   const [comparing, setComparing] = useState<string[]>();
   const facets = useApi('runs.facets', {});
+  // Row counts of inline and imported tasks, for their labels.
+  const datasets = useApi('datasets.list', {});
   const runs = useApi('runs.list', {
     filters: { ...(f.kind && { kind: [f.kind as Kind] }), ...(f.status && { status: [f.status as Status] }), ...(f.modelId && { modelId: f.modelId }), ...(f.search.trim() && { search: f.search.trim() }) },
     sort: { by: f.sortBy, direction: f.direction },
@@ -28,10 +31,14 @@ function RunsView() {
     if (e.type === 'job.queued' || e.type === 'job.done' || e.type === 'job.failed' || e.type === 'job.cancelled') {
       runs.reload();
       facets.reload();
+      datasets.reload();
     }
   });
   const shown = (runs.data?.runs ?? []).filter((r) => !f.datasetId || r.datasetId === f.datasetId);
   const modelName = (id: string | null) => (id === null ? '—' : (facets.data?.models.find((m) => m.id === id)?.name ?? id));
+  const known = new Map((datasets.data?.datasets ?? []).map((d) => [d.id, d]));
+  const taskLabels = distinctTaskLabels((facets.data?.datasets ?? []).map((d) => known.get(d.id) ?? d));
+  const taskName = (id: string | null) => taskLabel(id, id === null ? undefined : known.get(id));
   return (
     <>
       <Section
@@ -42,11 +49,12 @@ function RunsView() {
           </span>
         }
       >
-        <RunFilters value={f} onChange={setF} facets={facets.data} />
+        <RunFilters value={f} onChange={setF} facets={facets.data} taskLabels={taskLabels} />
         {facets.error && <ErrorNote error={facets.error} title="Filters" />}
+        {datasets.error && <ErrorNote error={datasets.error} title="Task names" />}
         {runs.error && <ErrorNote error={runs.error} />}
         {!runs.data && !runs.error && <Loading label="Reading runs" />}
-        {runs.data && <RunTable runs={shown} checked={checked} onCheck={(id, on) => setChecked((c) => (on ? [...c, id] : c.filter((x) => x !== id)))} openId={openId} onOpen={(id) => setOpenId(id === openId ? undefined : id)} modelName={modelName} />}
+        {runs.data && <RunTable runs={shown} checked={checked} onCheck={(id, on) => setChecked((c) => (on ? [...c, id] : c.filter((x) => x !== id)))} openId={openId} onOpen={(id) => setOpenId(id === openId ? undefined : id)} modelName={modelName} taskName={taskName} />}
         <div className="runs-actions">
           <button type="button" disabled={checked.length < 2 || checked.length > 20} onClick={() => setComparing([...checked])}>
             Compare {checked.length >= 2 ? `${checked.length} runs` : 'runs'}
