@@ -6,6 +6,14 @@
  * do not depend on this bookkeeping.
  */
 import * as tf from '../tf.js';
+import type { EvalResult } from '../eval/evaluate.js';
+
+/** The early-stopping fields of a training run's result. */
+export interface DevProgress<R> {
+  dev: R[];
+  bestEpoch: number;
+  stoppedEarly: boolean;
+}
 
 export class BestEpoch<R, S> {
   bestEpoch = -1;
@@ -33,10 +41,34 @@ export class BestEpoch<R, S> {
     return this.patience > 0 && ++this.sinceBest >= this.patience;
   }
 
+  /** Adds the dev result of `epoch` to `out.dev` and records it, keeping `out`'s best epoch and stop flag in step; true when the run should stop. */
+  recordIn(out: DevProgress<R>, epoch: number, r: R): boolean {
+    out.dev.push(r);
+    const stop = this.record(epoch, r);
+    out.bestEpoch = this.bestEpoch;
+    if (stop) out.stoppedEarly = true;
+    return stop;
+  }
+
   /** The best epoch's snapshot when later epochs changed the parameters after it (`devCount`: epochs evaluated). */
   toRestore(devCount: number): S | undefined {
     return this.bestState !== undefined && this.bestEpoch !== devCount - 1 ? this.bestState : undefined;
   }
+}
+
+/** A dev epoch of LoFIT and the trained baselines: accuracy, the margin, MC1 (`preferCorrect`) and, for multiple-choice tasks, MC2. */
+export interface ScoredDevRecord {
+  epoch: number;
+  accuracy: number;
+  meanLogitDiff: number;
+  preferCorrect: number;
+  mc2?: number;
+}
+
+export function scoredDevRecord(epoch: number, r: EvalResult): ScoredDevRecord {
+  const rec: ScoredDevRecord = { epoch, accuracy: r.accuracy, meanLogitDiff: r.meanLogitDiff, preferCorrect: r.preferCorrect };
+  if (r.mc2 !== undefined) rec.mc2 = r.mc2;
+  return rec;
 }
 
 /** The tie-break every dev record carries: the mean logit difference correct − first wrong answer. */

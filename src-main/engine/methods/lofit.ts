@@ -39,29 +39,24 @@ import { evaluateExamples, type EvalResult } from '../eval/evaluate.js';
 import { AdamW, warmupLinear } from '../train/optim.js';
 import { completionLoss, encodeExamples, epochBatches, PrefixCache, supervisedBatch, targetLogProbs } from '../train/supervised.js';
 import { ProgressClock, type RunHooks } from './progress.js';
-import { BestEpoch, devImprovesBy, restoreVariables, snapshotVariables } from './best-epoch.js';
+import { BestEpoch, devImprovesBy, restoreVariables, scoredDevRecord, snapshotVariables, type ScoredDevRecord } from './best-epoch.js';
+import type { TrainSchedule } from './train-schedule.js';
 import { dpoLoss, preferenceBatch, referenceLogProbs, requirePreferences } from './dpo.js';
 import { gaussianArray, rankHeads, resolveK, validateHeads, type HeadRef, type KSpec } from './heads.js';
 
 export type LofitLoss = 'ce' | 'dpo';
 
-export interface LofitConfig {
+/**
+ * Weight decay is 0 by default as in LoFIT (the L1 term is the only regulariser); early stopping
+ * keeps the best dev epoch by `lofitDevScore`.
+ */
+export interface LofitConfig extends TrainSchedule {
   /** 'ce': completion-only cross-entropy; 'dpo': preference loss against the first wrong answer. */
   loss: LofitLoss;
   /** DPO temperature β (LoFIT uses 0.5 on TruthfulQA). */
   beta: number;
-  epochs: number;
-  lr: number;
-  batchSize: number;
-  warmupRatio: number;
-  /** AdamW decoupled weight decay; 0 as in LoFIT (the L1 term is the only regulariser). */
-  weightDecay: number;
-  clipNorm: number;
   /** Standard deviation of the initial scales / offsets. */
   initStd: number;
-  seed: number;
-  /** Stop after this many epochs without a better dev score (`lofitDevScore`, ties broken by logit difference; 0: never). */
-  patience: number;
   /** A multiple-choice task: the dev score is MC1 and the evaluation scores every correct answer too (MC2). */
   multipleChoice: boolean;
   /** Batch size of the one-off reference log-probability pass (DPO). */
@@ -99,13 +94,7 @@ const COMMON: LofitConfig = {
 export const LOFIT_SELECT_DEFAULTS: LofitSelectConfig = { ...COMMON, lr: 1e-2, l1: 1e-3, k: { percent: 10 } };
 export const LOFIT_TUNE_DEFAULTS: LofitTuneConfig = { ...COMMON, lr: 1e-1, cachePrefix: true };
 
-export interface LofitDevRecord {
-  epoch: number;
-  accuracy: number;
-  meanLogitDiff: number;
-  preferCorrect: number;
-  mc2?: number;
-}
+export type LofitDevRecord = ScoredDevRecord;
 
 interface LoopOutcome {
   loss: { step: number; value: number }[];
@@ -245,16 +234,8 @@ function runLoop(model: Transformer, tok: SubspaceTokenizer, data: { train: Task
       out.epochMs.push(performance.now() - t0);
       if (data.dev.length > 0) {
         const r = evaluateExamples(model, tok, data.dev, { multipleChoice: cfg.multipleChoice, edits: () => t.edits() });
-        const rec: LofitDevRecord = { epoch, accuracy: r.accuracy, meanLogitDiff: r.meanLogitDiff, preferCorrect: r.preferCorrect };
-        if (r.mc2 !== undefined) rec.mc2 = r.mc2;
-        out.dev.push(rec);
         clock.tick(step, { devAccuracy: r.accuracy, devPreferCorrect: r.preferCorrect, epoch });
-        const stop = tracker.record(epoch, rec);
-        out.bestEpoch = tracker.bestEpoch;
-        if (stop) {
-          out.stoppedEarly = true;
-          break;
-        }
+        if (tracker.recordIn(out, epoch, scoredDevRecord(epoch, r))) break;
       }
     }
     out.steps = step;

@@ -12,8 +12,10 @@ import { AdamW, warmupLinear, type AdamWState } from '../train/optim.js';
 import { completionLoss, encodeExamples, epochBatches, PrefixCache, supervisedBatch, WindowCache } from '../train/supervised.js';
 import { ProgressClock, type RunHooks } from './progress.js';
 import { BestEpoch, devImproves } from './best-epoch.js';
+import type { TrainSchedule } from './train-schedule.js';
 
-export interface ReftConfig {
+/** Early stopping keeps the best dev epoch by accuracy. */
+export interface ReftConfig extends TrainSchedule {
   type: string;
   layers: number[];
   /** block_output (default), block_input, attention_output, mlp_output, or head_output.<h>. */
@@ -24,15 +26,6 @@ export interface ReftConfig {
   shareWeights: boolean;
   activation?: string;
   dropout: number;
-  epochs: number;
-  lr: number;
-  batchSize: number;
-  warmupRatio: number;
-  weightDecay: number;
-  clipNorm: number;
-  seed: number;
-  /** Stop after this many epochs without a better dev score (accuracy, ties broken by logit difference; 0: never). */
-  patience: number;
   /**
    * Frozen computation reused across epochs. 'window': the residual entering the
    * first intervened layer from the first edited position on, plus the keys and
@@ -351,15 +344,8 @@ export function trainReft(model: Transformer, tok: SubspaceTokenizer, data: { tr
       result.epochMs.push(performance.now() - t0);
       if (data.dev.length > 0) {
         const r = evaluateReft(model, tok, data.dev, cfg, placed);
-        const rec = { epoch, accuracy: r.accuracy, meanLogitDiff: r.meanLogitDiff };
-        result.dev.push(rec);
         clock.tick(step, { devAccuracy: r.accuracy, epoch });
-        const stop = tracker.record(epoch, rec);
-        result.bestEpoch = tracker.bestEpoch;
-        if (stop) {
-          result.stoppedEarly = true;
-          break;
-        }
+        if (tracker.recordIn(result, epoch, { epoch, accuracy: r.accuracy, meanLogitDiff: r.meanLogitDiff })) break;
       }
       if (ckOpts && epoch + 1 < cfg.epochs && Math.floor(step / ckOpts.everySteps) > Math.floor(savedAt / ckOpts.everySteps)) save(epoch + 1, 0, 0);
     }

@@ -9,22 +9,15 @@ import { SubspaceError } from '../../errors.js';
 import type { SubspaceTokenizer } from '../../io/tokenizer.js';
 import type { SiteEdit, Transformer } from '../../model/transformer.js';
 import type { TaskExample } from '../../tasks/schema.js';
-import { evaluateExamples, type EvalResult } from '../../eval/evaluate.js';
+import { evaluateExamples } from '../../eval/evaluate.js';
 import { AdamW, warmupLinear } from '../../train/optim.js';
 import { completionLoss, encodeExamples, epochBatches, PrefixCache, supervisedBatch } from '../../train/supervised.js';
 import { ProgressClock, type RunHooks } from '../progress.js';
-import { BestEpoch, devImprovesBy, restoreVariables, snapshotVariables } from '../best-epoch.js';
+import { BestEpoch, devImprovesBy, restoreVariables, scoredDevRecord, snapshotVariables, type ScoredDevRecord } from '../best-epoch.js';
+import type { TrainSchedule } from '../train-schedule.js';
 
-export interface BaselineTrainConfig {
-  epochs: number;
-  lr: number;
-  batchSize: number;
-  warmupRatio: number;
-  weightDecay: number;
-  clipNorm: number;
-  seed: number;
-  /** Stop after this many epochs without a better dev score (MC1 for multiple choice, else accuracy; ties broken by logit difference; 0: never). */
-  patience: number;
+/** The dev score early stopping keeps the best epoch by: MC1 for multiple choice, else accuracy. */
+export interface BaselineTrainConfig extends TrainSchedule {
   /** A multiple-choice task: the dev score is MC1 and the evaluation scores every correct answer too (MC2). */
   multipleChoice: boolean;
 }
@@ -61,13 +54,7 @@ export interface TrainableBaseline {
   cacheLayer?: number;
 }
 
-export interface DevRecord {
-  epoch: number;
-  accuracy: number;
-  meanLogitDiff: number;
-  preferCorrect: number;
-  mc2?: number;
-}
+export type DevRecord = ScoredDevRecord;
 
 export interface TrainOutcome {
   loss: { step: number; value: number }[];
@@ -128,17 +115,9 @@ export function trainBaseline(model: Transformer, tok: SubspaceTokenizer, data: 
         clock.tick(step, { loss, epoch });
       }
       if (data.dev.length > 0) {
-        const r: EvalResult = withView(model, t, (m) => evaluateExamples(m, tok, data.dev, { multipleChoice: cfg.multipleChoice, edits: t.edits ? () => t.edits!() : undefined }));
-        const rec: DevRecord = { epoch, accuracy: r.accuracy, meanLogitDiff: r.meanLogitDiff, preferCorrect: r.preferCorrect };
-        if (r.mc2 !== undefined) rec.mc2 = r.mc2;
-        out.dev.push(rec);
+        const r = withView(model, t, (m) => evaluateExamples(m, tok, data.dev, { multipleChoice: cfg.multipleChoice, edits: t.edits ? () => t.edits!() : undefined }));
         clock.tick(step, { devAccuracy: r.accuracy, devPreferCorrect: r.preferCorrect, epoch });
-        const stop = tracker.record(epoch, rec);
-        out.bestEpoch = tracker.bestEpoch;
-        if (stop) {
-          out.stoppedEarly = true;
-          break;
-        }
+        if (tracker.recordIn(out, epoch, scoredDevRecord(epoch, r))) break;
       }
     }
     out.steps = step;
