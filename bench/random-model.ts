@@ -77,6 +77,11 @@ export function ensureRandomGpt2(dir: string, s: RandomGpt2Shape, seed = 1234): 
 export function syntheticTokenizer(vocab: number): string {
   const v: Record<string, number> = {};
   for (let i = 0; i < vocab; i++) v[`t${i}`] = i;
+  return wordLevelTokenizer(v, 't0');
+}
+
+/** tokenizer.json text of a Hugging Face WordLevel tokenizer that splits on whitespace. */
+export function wordLevelTokenizer(vocab: Record<string, number>, unkToken: string): string {
   return JSON.stringify({
     version: '1.0',
     truncation: null,
@@ -86,6 +91,6 @@ export function syntheticTokenizer(vocab: number): string {
     pre_tokenizer: { type: 'WhitespaceSplit' },
     post_processor: null,
     decoder: null,
-    model: { type: 'WordLevel', vocab: v, unk_token: 't0' },
+    model: { type: 'WordLevel', vocab, unk_token: unkToken },
   });
 }

@@ -4,10 +4,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AttentionPattern, attentionLegendFits } from '../../src-renderer/charts/AttentionPattern.js';
 import { textWidth } from '../../src-renderer/charts/heatmap-layout.js';
 import { DARK_THEME, LIGHT_THEME } from '../../src-renderer/charts/theme.js';
+import { FRAME_PADDING, renderAtWidth } from '../helpers/render-at-width.js';
 
 afterEach(cleanup);
-
-const FRAME_PADDING = 16;
 
 const TOKENS = ['When', ' Mary', ' and', ' Mary'];
 // Causal attention: row q spreads over keys 0..q (the masked entries are 0 as a model returns them).
@@ -78,27 +77,12 @@ describe('AttentionPattern in narrow panels', () => {
   const n = LONG.length;
   const uniform = Array.from({ length: n }, (_, q) => Array.from({ length: n }, (_, k) => (k <= q ? 1 / (q + 1) : 0)));
 
-  /**
-   * Renders in a panel `width` px wide (jsdom does no layout): elements report that as their
-   * clientWidth, less the chart frame's padding (8 px a side) inside the frame.
-   */
-  function renderAt(width: number, ui: Parameters<typeof render>[0]) {
-    const spy = vi.spyOn(HTMLElement.prototype, 'clientWidth', 'get').mockImplementation(function (this: HTMLElement) {
-      return this.closest('figure') ? width - FRAME_PADDING : width;
-    });
-    try {
-      return render(ui);
-    } finally {
-      spy.mockRestore();
-    }
-  }
-
   const translate = (el: Element) => el.getAttribute('transform')!.match(/translate\(([-\d.]+),([-\d.]+)\)/)!.slice(1).map(Number);
 
   for (const theme of [LIGHT_THEME, DARK_THEME]) {
     for (const width of [320, 480, 1010]) {
       it(`keeps the colour legend inside the figure and the figure inside a ${width} px panel (${theme === DARK_THEME ? 'dark' : 'light'})`, () => {
-        const { container } = renderAt(width, <AttentionPattern pattern={uniform} tokens={LONG} layer={1} head={3} theme={theme} />);
+        const { container } = renderAtWidth(width, <AttentionPattern pattern={uniform} tokens={LONG} layer={1} head={3} theme={theme} />);
         const svg = container.querySelector('svg[data-figure="heatmap"]')!;
         const svgW = Number(svg.getAttribute('width'));
         // The figure fits the frame's body, which scrolls sideways what does not.
@@ -137,11 +121,11 @@ describe('AttentionPattern in narrow panels', () => {
     const labels = LONG.map((t, i) => `${t.trim()} (${i})`);
     expect(attentionLegendFits(labels, true, 1000)).toBe(true);
     expect(attentionLegendFits(labels, true, 300)).toBe(false);
-    const wide = renderAt(1010, <AttentionPattern pattern={uniform} tokens={LONG} />);
+    const wide = renderAtWidth(1010, <AttentionPattern pattern={uniform} tokens={LONG} />);
     expect(wide.container.querySelector('[data-compact]')).toBeNull();
     expect(wide.container.querySelector('[data-layer="legend"]')!.textContent).toContain('grey: masked: a token cannot attend to later tokens');
     cleanup();
-    const narrow = renderAt(320, <AttentionPattern pattern={uniform} tokens={LONG} />);
+    const narrow = renderAtWidth(320, <AttentionPattern pattern={uniform} tokens={LONG} />);
     expect(narrow.container.querySelector('[data-compact="true"]')).not.toBeNull();
     // The hover keeps the full token names.
     fireEvent.mouseMove(narrow.container.querySelector('rect[data-cell][data-row="4"][data-col="2"]')!);

@@ -1,13 +1,12 @@
 // @vitest-environment jsdom
 import { cleanup, render } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DistributionBars, distributionLayout, distributionRows, MIN_PANEL_W, valueText } from '../../src-renderer/charts/DistributionBars.js';
 import { textWidth } from '../../src-renderer/charts/heatmap-layout.js';
 import { DARK_THEME, LIGHT_THEME } from '../../src-renderer/charts/theme.js';
+import { FRAME_PADDING, renderAtWidth } from '../helpers/render-at-width.js';
 
 afterEach(cleanup);
-
-const FRAME_PADDING = 16;
 
 const CLEAN = [
   { token: ' John', prob: 0.1 },
@@ -79,21 +78,6 @@ describe('DistributionBars', () => {
   });
 });
 
-/**
- * Renders in a panel `width` px wide (jsdom does no layout): elements report that as their
- * clientWidth, less the chart frame's padding (8 px a side) inside the frame.
- */
-function renderAt(width: number, ui: Parameters<typeof render>[0]) {
-  const spy = vi.spyOn(HTMLElement.prototype, 'clientWidth', 'get').mockImplementation(function (this: HTMLElement) {
-    return this.closest('figure') ? width - FRAME_PADDING : width;
-  });
-  try {
-    return render(ui);
-  } finally {
-    spy.mockRestore();
-  }
-}
-
 const ANSWER = [{ token: ' Henry', prob: 0.999 }, ...['sek', ' Paul', ' Jack', ' Anna', ' Jasko', ' Lisa', ' tib', ' Rosemary-Anne'].map((t, i) => ({ token: t, prob: 0.0001 * (9 - i) })), { token: ' Sam', prob: 1e-5 }];
 const three = [
   { name: 'clean', entries: ANSWER },
@@ -107,7 +91,7 @@ describe('DistributionBars layout', () => {
   for (const theme of [LIGHT_THEME, DARK_THEME]) {
     for (const width of [320, 480, 1010]) {
       it(`keeps every label inside its panel and the figure inside a ${width} px container (${theme === DARK_THEME ? 'dark' : 'light'})`, () => {
-        const { container } = renderAt(width, <DistributionBars title="Next token" k={8} xMax="shared" highlight={[' Henry', ' Sam']} theme={theme} distributions={three} />);
+        const { container } = renderAtWidth(width, <DistributionBars title="Next token" k={8} xMax="shared" highlight={[' Henry', ' Sam']} theme={theme} distributions={three} />);
         const svg = container.querySelector('svg[data-figure="distribution-bars"]')!;
         const svgW = Number(svg.getAttribute('width'));
         // The figure fits the frame's body, which scrolls sideways what does not.
@@ -163,7 +147,7 @@ describe('DistributionBars layout', () => {
 });
 
 it('cuts no label in a panel with room for it', () => {
-  const { container } = renderAt(1010, <DistributionBars title="Next token" k={8} highlight={[' Henry', ' Sam']} distributions={three} />);
+  const { container } = renderAtWidth(1010, <DistributionBars title="Next token" k={8} highlight={[' Henry', ' Sam']} distributions={three} />);
   const labels = Array.from(container.querySelectorAll('text[data-label]')).map((t) => t.textContent);
   expect(labels.filter((l) => l!.includes('…'))).toEqual([]);
   expect(labels).toContain('#10 Henry');
@@ -175,6 +159,6 @@ it('writes tiny probabilities in exponent form instead of 0.000', () => {
   expect(valueText(0.0123)).toBe('0.012');
   expect(valueText(0.00032)).toBe('3.2e−4');
   expect(valueText(0)).toBe('0.000');
-  const { container } = renderAt(1010, <DistributionBars title="Next token" k={8} distributions={three} />);
+  const { container } = renderAtWidth(1010, <DistributionBars title="Next token" k={8} distributions={three} />);
   expect(Array.from(container.querySelectorAll('text[data-value]')).map((t) => t.textContent)).toContain('4.0e−4');
 });

@@ -11,6 +11,7 @@ import type { Progress } from '../../src-main/engine/methods/progress.js';
 import { seededRandom } from '../../src-main/engine/random.js';
 import type { TaskExample } from '../../src-main/engine/tasks/schema.js';
 import { dasItems, evaluateDas, fitDas, interchangeAccuracy, loadDas, resolveDasConfig, saveDas, searchDas, sourceValues, trainDas, type DasTask } from '../../src-main/engine/das/index.js';
+import { wordLevelTokenizer } from '../../bench/random-model.js';
 import { useTestBackend } from '../helpers/backend.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'subspace-das-'));
@@ -81,20 +82,7 @@ function writeLinearModel(dir: string): void {
     join(dir, 'config.json'),
     JSON.stringify({ model_type: 'gpt2', n_embd: d, n_layer: 2, n_head: 2, n_positions: 8, vocab_size: V, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new', tie_word_embeddings: false }),
   );
-  writeFileSync(
-    join(dir, 'tokenizer.json'),
-    JSON.stringify({
-      version: '1.0',
-      truncation: null,
-      padding: null,
-      added_tokens: [],
-      normalizer: null,
-      pre_tokenizer: { type: 'WhitespaceSplit' },
-      post_processor: null,
-      decoder: null,
-      model: { type: 'WordLevel', vocab: Object.fromEntries(words.map((w, i) => [w, i])), unk_token: '<unk>' },
-    }),
-  );
+  writeFileSync(join(dir, 'tokenizer.json'), wordLevelTokenizer(Object.fromEntries(words.map((w, i) => [w, i])), '<unk>'));
 }
 
 /** Pairs "a_x a_y" with the causal model answer = class(y) > 0; V's counterfactual takes y's class from the source. */

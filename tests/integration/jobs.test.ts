@@ -1,7 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFolder, type LoadedModel } from '../../src-main/engine/io/model-folder.js';
 import { parseSafetensors } from '../../src-main/engine/io/safetensors.js';
 import { trainReft, type ReftCheckpoint, type ReftConfig } from '../../src-main/engine/methods/reft.js';
@@ -10,6 +9,7 @@ import type { JobEvent } from '../../src-main/jobs/protocol.js';
 import { JobManager } from '../../src-main/jobs/runner.js';
 import { openStore } from '../../src-main/store/index.js';
 import { maxAbsDiff, useTestBackend } from '../helpers/backend.js';
+import { useJobManager } from '../helpers/jobs.js';
 import { toyTask } from '../helpers/toy-task.js';
 
 const MODEL = join(import.meta.dirname, '..', 'fixtures', 'reference', 'gpt2-tied');
@@ -22,28 +22,8 @@ const test = toyTask(8, 3);
 const cfg = { layers: [1], epochs: 4, batchSize: 8, lr: 2e-2, rank: 2, seed: 7, dropout: 0.1, positions: 'f1+l1' };
 const reftSpec = (over: Record<string, unknown> = {}) => ({ kind: 'reft' as const, model: MODEL, task: { name: 'toy', examples: train, dev, test }, config: cfg, backend: BACKEND, checkpointEvery: 4, ...over });
 
-let dir: string;
-let jobs: JobManager;
-const savedDataDir = process.env.SUBSPACE_DATA_DIR;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'subspace-jobs-'));
-  process.env.SUBSPACE_DATA_DIR = dir;
-  jobs = new JobManager({ dataDir: dir, cancelGraceMs: 10_000 });
-});
-
-afterAll(async () => {
-  await jobs?.close();
-  if (savedDataDir === undefined) delete process.env.SUBSPACE_DATA_DIR;
-  else process.env.SUBSPACE_DATA_DIR = savedDataDir;
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function collect(jobId: string): Promise<JobEvent[]> {
-  const out: JobEvent[] = [];
-  for await (const e of jobs.events({ jobId })) out.push(e);
-  return out;
-}
+const env = useJobManager('subspace-jobs-');
+const { collect } = env;
 
 /** The tensors of an export's weights file. */
 function weightsOf(manifestPath: string): Map<string, Float32Array> {
@@ -53,7 +33,7 @@ function weightsOf(manifestPath: string): Map<string, Float32Array> {
 }
 
 function manifestOf(runId: string): string {
-  const a = jobs.store.listArtifacts(runId).find((x) => x.path.endsWith('manifest.json'));
+  const a = env.jobs.store.listArtifacts(runId).find((x) => x.path.endsWith('manifest.json'));
   expect(a).toBeDefined();
   return a!.path;
 }
@@ -75,7 +55,7 @@ describe('trainReft checkpoints', () => {
       [10, 1, 4],
       [15, 2, 3],
     ]);
-    const ckDir = join(dir, 'ck-unit');
+    const ckDir = join(env.dir, 'ck-unit');
     saveReftCheckpoint(ckDir, saved[1]);
     const back = loadReftCheckpoint(ckDir);
     expect(back.loss).toEqual(saved[1].loss);
@@ -98,8 +78,8 @@ describe('JobManager', () => {
   let reference: { runId: string; weights: Map<string, Float32Array>; loss: number[] };
 
   it('runs a ReFT job in a worker: streams progress, ends succeeded with artifacts, metrics and a checkpoint', async () => {
-    const id = jobs.submit(reftSpec());
-    expect(jobs.store.getRun(id)!.status).toMatch(/queued|running/);
+    const id = env.jobs.submit(reftSpec());
+    expect(env.jobs.store.getRun(id)!.status).toMatch(/queued|running/);
     const events = await collect(id);
     const types = events.map((e) => e.type);
     expect(types[0]).toBe('queued');
@@ -115,12 +95,12 @@ describe('JobManager', () => {
     expect(types).toContain('metrics');
     expect(types).toContain('checkpoint');
 
-    const run = jobs.store.getRun(id)!;
+    const run = env.jobs.store.getRun(id)!;
     expect(run).toMatchObject({ status: 'succeeded', kind: 'reft', backend: BACKEND, error: null });
-    expect(run.checkpointPath).toBe(join(jobs.store.runDir(id), 'checkpoint'));
-    expect(jobs.store.countMetrics(id)).toMatchObject({ loss: 24, devAccuracy: 4 });
-    expect(jobs.store.listMetricNames(id)).toContain('test.accuracy');
-    const kinds = jobs.store.listArtifacts(id).map((a) => `${a.kind}:${a.path.split('/').pop()}`);
+    expect(run.checkpointPath).toBe(join(env.jobs.store.runDir(id), 'checkpoint'));
+    expect(env.jobs.store.countMetrics(id)).toMatchObject({ loss: 24, devAccuracy: 4 });
+    expect(env.jobs.store.listMetricNames(id)).toContain('test.accuracy');
+    const kinds = env.jobs.store.listArtifacts(id).map((a) => `${a.kind}:${a.path.split('/').pop()}`);
     expect(kinds).toEqual(expect.arrayContaining(['reft:manifest.json', 'reft:weights.safetensors']));
     const done = events.at(-1)!;
     expect(done.summary?.steps).toBe(24);
@@ -128,14 +108,14 @@ describe('JobManager', () => {
   });
 
   it('refuses a malformed job spec with an error naming the field, and records nothing', () => {
-    const before = jobs.store.countRuns();
-    const bad = (over: Record<string, unknown>) => () => jobs.submit({ ...reftSpec(), ...over });
+    const before = env.jobs.store.countRuns();
+    const bad = (over: Record<string, unknown>) => () => env.jobs.submit({ ...reftSpec(), ...over });
     expect(bad({ config: { ...cfg, lr: -1 } })).toThrow(/submit: config\.lr: must be positive/);
     expect(bad({ config: { ...cfg, epochz: 3 } })).toThrow(/config\.epochz/);
     expect(bad({ config: { rank: 2 } })).toThrow(/config\.layers/);
     expect(bad({ kind: 'sft' })).toThrow(/submit: kind: /);
     expect(bad({ model: '' })).toThrow(/submit: model: /);
-    expect(bad({ model: join(dir, 'no-such-model') })).toThrow(/submit: model: .*does not exist/);
+    expect(bad({ model: join(env.dir, 'no-such-model') })).toThrow(/submit: model: .*does not exist/);
     expect(bad({ task: { examples: [{ id: 'a', completion: ' b', wrong: [' c'] }] } })).toThrow(/task\.examples\.0\.prompt/);
     expect(bad({ task: 'no-such-task' })).toThrow(/submit: task: no built-in task 'no-such-task'/);
     expect(bad({ checkpointEvery: 0 })).toThrow(/checkpointEvery: must be at least 1/);
@@ -146,30 +126,30 @@ describe('JobManager', () => {
       expect((e as { code: string; subject: string }).code).toBe('BAD_ARGUMENT');
       expect((e as { subject: string }).subject).toBe('config.batchSize');
     }
-    expect(() => jobs.cancel('nope')).toThrow(/no job with id "nope"/);
-    expect(jobs.store.countRuns()).toBe(before);
+    expect(() => env.jobs.cancel('nope')).toThrow(/no job with id "nope"/);
+    expect(env.jobs.store.countRuns()).toBe(before);
   });
 
   it('queues jobs one at a time, cancels a queued job at once and a running one between steps', async () => {
-    expect(jobs.concurrency).toBe(1);
+    expect(env.jobs.concurrency).toBe(1);
     const all: JobEvent[] = [];
     const listener = (e: JobEvent) => all.push(e);
-    jobs.on('event', listener);
+    env.jobs.on('event', listener);
     try {
-      const a = jobs.submit(reftSpec({ config: { ...cfg, epochs: 1 }, name: 'first' }));
-      const b = jobs.submit(reftSpec({ config: { ...cfg, epochs: 50 }, name: 'second' }));
-      const c = jobs.submit(reftSpec({ name: 'third' }));
-      expect(jobs.get(b)!.state).toBe('queued');
-      expect(jobs.cancel(c)).toBe(true);
-      expect((await jobs.wait(c)).type).toBe('cancelled');
-      expect(jobs.store.getRun(c)).toMatchObject({ status: 'cancelled', startedAt: null });
+      const a = env.jobs.submit(reftSpec({ config: { ...cfg, epochs: 1 }, name: 'first' }));
+      const b = env.jobs.submit(reftSpec({ config: { ...cfg, epochs: 50 }, name: 'second' }));
+      const c = env.jobs.submit(reftSpec({ name: 'third' }));
+      expect(env.jobs.get(b)!.state).toBe('queued');
+      expect(env.jobs.cancel(c)).toBe(true);
+      expect((await env.jobs.wait(c)).type).toBe('cancelled');
+      expect(env.jobs.store.getRun(c)).toMatchObject({ status: 'cancelled', startedAt: null });
       // Cancel b as soon as it reports its first step.
       const onB = (e: JobEvent) => {
-        if (e.jobId === b && e.type === 'progress') jobs.cancel(b);
+        if (e.jobId === b && e.type === 'progress') env.jobs.cancel(b);
       };
-      jobs.on('event', onB);
-      const [ea, eb] = await Promise.all([jobs.wait(a), jobs.wait(b)]);
-      jobs.off('event', onB);
+      env.jobs.on('event', onB);
+      const [ea, eb] = await Promise.all([env.jobs.wait(a), env.jobs.wait(b)]);
+      env.jobs.off('event', onB);
       expect(ea.type).toBe('done');
       expect(eb.type).toBe('cancelled');
       expect(eb.error).toBe('cancelled');
@@ -177,13 +157,13 @@ describe('JobManager', () => {
       expect(at(b, 'queued')).toBeLessThan(at(a, 'done'));
       expect(at(b, 'started')).toBeGreaterThan(at(a, 'done'));
       expect(at(c, 'started')).toBe(-1);
-      const runA = jobs.store.getRun(a)!;
-      const runB = jobs.store.getRun(b)!;
+      const runA = env.jobs.store.getRun(a)!;
+      const runB = env.jobs.store.getRun(b)!;
       expect(runB.startedAt!).toBeGreaterThanOrEqual(runA.endedAt!);
       expect(runB).toMatchObject({ status: 'cancelled', error: 'cancelled' });
       expect(eb.step).toBeLessThan(300);
     } finally {
-      jobs.off('event', listener);
+      env.jobs.off('event', listener);
     }
   });
 
@@ -191,8 +171,8 @@ describe('JobManager', () => {
     expect(reference).toBeDefined();
     let killedAt = -1;
     let pid = 0;
-    const id = jobs.submit(reftSpec({ name: 'to be killed' }));
-    for await (const e of jobs.events({ jobId: id })) {
+    const id = env.jobs.submit(reftSpec({ name: 'to be killed' }));
+    for await (const e of env.jobs.events({ jobId: id })) {
       if (e.type === 'started') pid = e.pid!;
       // Kill right after the step-8 checkpoint (mid-epoch 1), before the run can finish.
       if (e.type === 'checkpoint' && e.step === 8 && killedAt < 0) {
@@ -201,34 +181,34 @@ describe('JobManager', () => {
       }
     }
     expect(killedAt).toBe(8);
-    const failed = jobs.store.getRun(id)!;
+    const failed = env.jobs.store.getRun(id)!;
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatch(/killed by SIGKILL/);
-    expect(failed.checkpointPath).toBe(join(jobs.store.runDir(id), 'checkpoint'));
-    const counts = jobs.store.countMetrics(id);
+    expect(failed.checkpointPath).toBe(join(env.jobs.store.runDir(id), 'checkpoint'));
+    const counts = env.jobs.store.countMetrics(id);
     expect(counts.loss).toBeGreaterThanOrEqual(8);
     expect(counts.loss).toBeLessThan(24);
-    expect(jobs.store.listArtifacts(id).filter((a) => a.kind === 'reft')).toHaveLength(0);
+    expect(env.jobs.store.listArtifacts(id).filter((a) => a.kind === 'reft')).toHaveLength(0);
     // A second connection opens the database cleanly.
-    const other = openStore({ dataDir: dir });
+    const other = openStore({ dataDir: env.dir });
     try {
       expect(other.checkIntegrity()).toEqual({ ok: true, problems: [] });
       expect(other.getRun(id)!.status).toBe('failed');
     } finally {
       other.close();
     }
-    expect(() => jobs.resume(reference.runId)).toThrow(/is succeeded; only a failed or cancelled run can be resumed/);
+    expect(() => env.jobs.resume(reference.runId)).toThrow(/is succeeded; only a failed or cancelled run can be resumed/);
 
-    const next = jobs.resume(id);
+    const next = env.jobs.resume(id);
     expect(next).not.toBe(id);
-    const done = await jobs.wait(next);
+    const done = await env.jobs.wait(next);
     expect(done.type).toBe('done');
     expect(done.parentRunId).toBe(id);
-    const run = jobs.store.getRun(next)!;
+    const run = env.jobs.store.getRun(next)!;
     expect(run).toMatchObject({ status: 'succeeded', parentRunId: id, kind: 'reft' });
     expect(done.summary!.resumedFrom).toBeGreaterThanOrEqual(8);
     // The whole curve: the parent's steps up to the checkpoint plus the rest.
-    expect(jobs.store.countMetrics(next)).toMatchObject({ loss: 24, devAccuracy: 4 });
+    expect(env.jobs.store.countMetrics(next)).toMatchObject({ loss: 24, devAccuracy: 4 });
     const loss = (done.summary!.loss as { value: number }[]).map((l) => l.value);
     expect(maxAbsDiff(loss, reference.loss)).toBeLessThan(1e-5);
     const weights = weightsOf(manifestOf(next));
@@ -238,7 +218,7 @@ describe('JobManager', () => {
 
   it('kills a worker that does not stop within the grace period; the run is cancelled', async () => {
     // A second manager on the same store, with a grace period shorter than a worker's start-up.
-    const impatient = new JobManager({ store: jobs.store, cancelGraceMs: 50 });
+    const impatient = new JobManager({ store: env.jobs.store, cancelGraceMs: 50 });
     try {
       const id = impatient.submit(reftSpec({ config: { ...cfg, epochs: 50 }, name: 'stubborn' }));
       const pid = impatient.get(id)!.pid!;
@@ -248,40 +228,40 @@ describe('JobManager', () => {
       expect(e.type).toBe('cancelled');
       expect(e.error).toBe('cancelled: the worker did not stop within 50 ms and was killed');
       expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
-      expect(jobs.store.getRun(id)).toMatchObject({ status: 'cancelled' });
+      expect(env.jobs.store.getRun(id)).toMatchObject({ status: 'cancelled' });
     } finally {
       await impatient.close();
     }
-    expect(jobs.store.isOpen).toBe(true);
+    expect(env.jobs.store.isOpen).toBe(true);
   });
 
   it('runs LoFIT and ITI jobs two at a time, then evaluates an export', async () => {
-    jobs.concurrency = 2;
+    env.jobs.concurrency = 2;
     try {
       const task = { name: 'toy', examples: train.slice(0, 32), dev: dev.slice(0, 8), test };
-      const l = jobs.submit({ kind: 'lofit', model: MODEL, task, config: { epochs: 1, k: 2 }, backend: BACKEND });
-      const i = jobs.submit({ kind: 'iti', model: MODEL, task, config: { k: 2 }, backend: BACKEND });
-      expect([jobs.get(l)!.state, jobs.get(i)!.state]).toEqual(['running', 'running']);
-      const [el, ei] = await Promise.all([jobs.wait(l), jobs.wait(i)]);
+      const l = env.jobs.submit({ kind: 'lofit', model: MODEL, task, config: { epochs: 1, k: 2 }, backend: BACKEND });
+      const i = env.jobs.submit({ kind: 'iti', model: MODEL, task, config: { k: 2 }, backend: BACKEND });
+      expect([env.jobs.get(l)!.state, env.jobs.get(i)!.state]).toEqual(['running', 'running']);
+      const [el, ei] = await Promise.all([env.jobs.wait(l), env.jobs.wait(i)]);
       expect([el.type, ei.type, el.error, ei.error]).toEqual(['done', 'done', undefined, undefined]);
-      expect(jobs.store.listHeadScoreNames(l)).toEqual(['lofit-scores']);
-      expect(jobs.store.getHeadSelection(i, 'iti-top-k')!.heads).toHaveLength(2);
-      expect(jobs.store.listMetricNames(l)).toEqual(expect.arrayContaining(['select.loss', 'tune.loss', 'test.accuracy']));
+      expect(env.jobs.store.listHeadScoreNames(l)).toEqual(['lofit-scores']);
+      expect(env.jobs.store.getHeadSelection(i, 'iti-top-k')!.heads).toHaveLength(2);
+      expect(env.jobs.store.listMetricNames(l)).toEqual(expect.arrayContaining(['select.loss', 'tune.loss', 'test.accuracy']));
       const lofitOut = dirname(manifestOf(l));
-      const e = jobs.submit({ kind: 'eval', model: MODEL, task, config: { intervention: lofitOut }, backend: BACKEND });
-      const ee = await jobs.wait(e);
+      const e = env.jobs.submit({ kind: 'eval', model: MODEL, task, config: { intervention: lofitOut }, backend: BACKEND });
+      const ee = await env.jobs.wait(e);
       expect(ee.type).toBe('done');
       expect(ee.summary).toMatchObject({ method: 'lofit', examples: test.length });
-      expect(jobs.store.getRun(e)!.kind).toBe('eval');
-      expect(jobs.store.listMetricNames(e)).toEqual(expect.arrayContaining(['base.accuracy', 'lofit.accuracy']));
+      expect(env.jobs.store.getRun(e)!.kind).toBe('eval');
+      expect(env.jobs.store.listMetricNames(e)).toEqual(expect.arrayContaining(['base.accuracy', 'lofit.accuracy']));
     } finally {
-      jobs.concurrency = 1;
+      env.jobs.concurrency = 1;
     }
   });
 
   it("reports the whole job's elapsed time across phases, not the current phase's", async () => {
     const task = { name: 'toy', examples: train.slice(0, 16), dev: dev.slice(0, 4), test: test.slice(0, 4) };
-    const id = jobs.submit({ kind: 'lofit', model: MODEL, task, config: { epochs: 1, k: 2, batchSize: 8 }, backend: BACKEND });
+    const id = env.jobs.submit({ kind: 'lofit', model: MODEL, task, config: { epochs: 1, k: 2, batchSize: 8 }, backend: BACKEND });
     const events = await collect(id);
     const done = events.at(-1)!;
     expect(done.type).toBe('done');
@@ -299,15 +279,15 @@ describe('JobManager', () => {
     const started = events.find((e) => e.type === 'started')!;
     expect(done.elapsedMs + 1).toBeGreaterThanOrEqual(select.at(-1)!.at - started.at);
     expect(done.elapsedMs + 1).toBeGreaterThanOrEqual(tune.at(-1)!.at - started.at);
-    expect(jobs.get(id)!.final!.elapsedMs).toBe(done.elapsedMs);
+    expect(env.jobs.get(id)!.final!.elapsedMs).toBe(done.elapsedMs);
   });
 
   it('a worker that runs out of memory fails its run with a message that says so', async () => {
-    const id = jobs.submit(reftSpec({ maxMemoryMb: 16, name: 'starved' }));
-    const e = await jobs.wait(id);
+    const id = env.jobs.submit(reftSpec({ maxMemoryMb: 16, name: 'starved' }));
+    const e = await env.jobs.wait(id);
     expect(e.type).toBe('failed');
     expect(e.error).toMatch(/ran out of memory \(heap limit 16 MiB\)/);
-    expect(jobs.store.getRun(id)).toMatchObject({ status: 'failed' });
-    expect(jobs.store.checkIntegrity().ok).toBe(true);
+    expect(env.jobs.store.getRun(id)).toMatchObject({ status: 'failed' });
+    expect(env.jobs.store.checkIntegrity().ok).toBe(true);
   });
 });

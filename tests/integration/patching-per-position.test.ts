@@ -3,10 +3,11 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedModel } from '../../src-main/engine/io/model-folder.js';
 import { KVCache } from '../../src-main/engine/model/transformer.js';
 import { openModel } from '../../src-main/engine/open-model.js';
-import { flatValues, padBatch, patchSweep, preparePairs, sides, type SweepOptions, type SweepResult } from '../../src-main/engine/patching/index.js';
+import { padBatch, patchSweep, preparePairs, sides, type SweepOptions, type SweepResult } from '../../src-main/engine/patching/index.js';
 import type { TaskExample } from '../../src-main/engine/tasks/schema.js';
 import { loadTask } from '../../src-main/engine/tasks/registry.js';
 import { useTestBackend } from '../helpers/backend.js';
+import { compareWithNaive } from '../helpers/patching.js';
 
 const models: Record<string, LoadedModel> = {};
 let ioi: TaskExample[];
@@ -39,24 +40,7 @@ function ragged(examples: readonly TaskExample[]): TaskExample[] {
 
 /** The fast sweep against one forward per patch, value by value. */
 function compare(name: string, ex: TaskExample[], opts: SweepOptions): { exact: SweepResult; naive: SweepResult } {
-  const m = models[name];
-  const o = { taskName: 'ioi', taskRoles: roles, ...opts };
-  const before = tf.memory().numTensors;
-  const exact = patchSweep(m.model, m.tokenizer!, ex, { ...o, method: 'exact' });
-  const naive = patchSweep(m.model, m.tokenizer!, ex, { ...o, method: 'naive' });
-  expect(tf.memory().numTensors).toBe(before);
-  const a = flatValues(exact.values);
-  const b = flatValues(naive.values);
-  expect(a).toHaveLength(b.length);
-  expect(a.every(Number.isFinite)).toBe(true);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  expect(worst, `${name} ${JSON.stringify(opts)}`).toBeLessThan(1e-4);
-  for (const k of ['unpatched', 'clean', 'corrupt'] as const) expect(exact[k]).toBeCloseTo(naive[k], 5);
-  // Not a flat sweep: some patch moves the metric.
-  expect(Math.max(...a.map((v) => Math.abs(v - exact.unpatched)))).toBeGreaterThan(1e-4);
-  expect(exact.stats.tokenLayers!).toBeLessThan(naive.stats.tokenLayers!);
-  return { exact, naive };
+  return compareWithNaive(models[name], ex, { taskName: 'ioi', taskRoles: roles, ...opts }, `${name} ${JSON.stringify(opts)}`);
 }
 
 /** Token-layers of the base and source runs, which every method makes once. */

@@ -4,10 +4,8 @@
  * same settings and seed; progress counts one step per selection and per cell; cancelling stops it;
  * bad settings are refused with the field named (by the job protocol and by the API handler).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { methods } from '../../src-main/api/contract.js';
 import type { ApiContext } from '../../src-main/api/context.js';
 import { transferViewHandlers } from '../../src-main/api/handlers/transfer-view.js';
@@ -16,8 +14,8 @@ import { lofitSelect } from '../../src-main/engine/methods/lofit.js';
 import { openModel } from '../../src-main/engine/open-model.js';
 import { loadTask } from '../../src-main/engine/tasks/registry.js';
 import type { JobEvent } from '../../src-main/jobs/protocol.js';
-import { JobManager } from '../../src-main/jobs/runner.js';
 import { useTestBackend } from '../helpers/backend.js';
+import { useJobManager } from '../helpers/jobs.js';
 
 // demo-gpt2 on the pure-JS backend takes minutes here; wasm (as das-job.test.ts) takes seconds.
 const BACKEND = (process.env.SUBSPACE_TEST_BACKEND ?? 'wasm') as 'wasm';
@@ -29,35 +27,15 @@ const settings = { k: 4, epochs: 2, seed: 5, batchSize: 4, lrTune: 0.2 };
 /** A submission as the API handler makes it: the job's own task is the first of the matrix's tasks. */
 const spec = (config: { tasks: string[] } & Record<string, unknown>) => ({ kind: 'transfer' as const, model: 'demo-gpt2', task: config.tasks[0], backend: BACKEND, config });
 
-let dir: string;
-let jobs: JobManager;
-const savedDataDir = process.env.SUBSPACE_DATA_DIR;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'subspace-transfer-'));
-  process.env.SUBSPACE_DATA_DIR = dir;
-  jobs = new JobManager({ dataDir: dir, cancelGraceMs: 10_000 });
-});
-
-afterAll(async () => {
-  await jobs?.close();
-  if (savedDataDir === undefined) delete process.env.SUBSPACE_DATA_DIR;
-  else process.env.SUBSPACE_DATA_DIR = savedDataDir;
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function collect(jobId: string): Promise<JobEvent[]> {
-  const out: JobEvent[] = [];
-  for await (const e of jobs.events({ jobId })) out.push(e);
-  return out;
-}
+const env = useJobManager('subspace-transfer-');
+const { collect } = env;
 
 describe('transfer job', () => {
   let runId: string;
   let doc: { tasks: string[]; matrix: number[][]; heads: Record<string, [number, number][]>; k: number; metric: Record<string, string>; settings: Record<string, number>; examples: Record<string, { train: number; test: number }> };
 
   it('runs step 1 per task and every cell, one progress step each, and records matrix, heads and settings', { timeout: 180_000 }, async () => {
-    runId = jobs.submit(spec({ tasks: TASKS, limit: LIMIT, ...settings }));
+    runId = env.jobs.submit(spec({ tasks: TASKS, limit: LIMIT, ...settings }));
     const events = await collect(runId);
     expect(events.at(-1)?.type).toBe('done');
     const progress = events.filter((e) => e.type === 'progress');
@@ -70,10 +48,10 @@ describe('transfer job', () => {
     expect(progress.filter((e) => e.phase === 'transfer-select').every((e) => e.step <= n)).toBe(true);
     expect(progress.filter((e) => e.phase === 'transfer-tune').every((e) => e.step >= n)).toBe(true);
 
-    const run = jobs.store.getRun(runId)!;
+    const run = env.jobs.store.getRun(runId)!;
     expect(run).toMatchObject({ kind: 'transfer', status: 'succeeded', backend: BACKEND });
     expect(run.config).toMatchObject({ tasks: TASKS, limit: LIMIT, ...settings });
-    const art = jobs.store.listArtifacts(runId).find((a) => a.kind === 'transfer');
+    const art = env.jobs.store.listArtifacts(runId).find((a) => a.kind === 'transfer');
     expect(art?.path).toMatch(/transfer-matrix\.json$/);
     doc = JSON.parse(readFileSync(art!.path, 'utf8'));
     expect(doc.tasks).toEqual(TASKS);
@@ -86,13 +64,13 @@ describe('transfer job', () => {
     expect(new Set(doc.matrix.flat()).size).toBeGreaterThan(1);
 
     // Every cell is a metric of the run; each task's top K a head selection, its step-1 scores head scores.
-    const m = jobs.store.getMetrics(runId);
+    const m = env.jobs.store.getMetrics(runId);
     TASKS.forEach((a, i) => TASKS.forEach((b, j) => expect(m[`transfer.${a}.${b}`]?.values).toEqual([doc.matrix[i][j]])));
     expect(m['mean.diagonal'].values[0]).toBeCloseTo((doc.matrix[0][0] + doc.matrix[1][1]) / 2, 12);
     expect(m['mean.offDiagonal'].values[0]).toBeCloseTo((doc.matrix[0][1] + doc.matrix[1][0]) / 2, 12);
     for (const t of TASKS) {
-      expect(jobs.store.getHeadSelection(runId, `lofit-top-k:${t}`)!.heads.map(({ layer, head }) => [layer, head])).toEqual(doc.heads[t]);
-      expect(jobs.store.getHeadScores(runId, `lofit-scores:${t}`)).toMatchObject({ layers: 4, heads: 8 });
+      expect(env.jobs.store.getHeadSelection(runId, `lofit-top-k:${t}`)!.heads.map(({ layer, head }) => [layer, head])).toEqual(doc.heads[t]);
+      expect(env.jobs.store.getHeadScores(runId, `lofit-scores:${t}`)).toMatchObject({ layers: 4, heads: 8 });
       expect(doc.heads[t]).toHaveLength(settings.k);
     }
   });
@@ -118,7 +96,7 @@ describe('transfer job', () => {
   });
 
   it('reads the finished matrix back through the API handler', async () => {
-    const h = transferViewHandlers({ store: jobs.store, jobs } as unknown as ApiContext);
+    const h = transferViewHandlers({ store: env.jobs.store, jobs: env.jobs } as unknown as ApiContext);
     const r = await h['transfer.result']({ runId });
     expect(r).toMatchObject({ runId, status: 'succeeded', complete: true, model: 'demo-gpt2', tasks: TASKS, k: settings.k, matrix: doc.matrix, heads: doc.heads, metric: doc.metric, backend: BACKEND });
     expect(r.settings).toEqual({ limit: LIMIT, ...settings });
@@ -127,30 +105,30 @@ describe('transfer job', () => {
 
   it('stops when cancelled and keeps the run readable as an incomplete matrix', { timeout: 120_000 }, async () => {
     // Enough work that it cannot finish before the cancel arrives.
-    const id = jobs.submit(spec({ tasks: ['ioi', 'induction', 'family'], k: 4, epochs: 20, seed: 1 }));
+    const id = env.jobs.submit(spec({ tasks: ['ioi', 'induction', 'family'], k: 4, epochs: 20, seed: 1 }));
     const cancelOnFirstStep = (e: JobEvent) => {
-      if (e.jobId === id && e.type === 'progress') jobs.cancel(id);
+      if (e.jobId === id && e.type === 'progress') env.jobs.cancel(id);
     };
-    jobs.on('event', cancelOnFirstStep);
+    env.jobs.on('event', cancelOnFirstStep);
     try {
-      const end = await jobs.wait(id);
+      const end = await env.jobs.wait(id);
       expect(end.type).toBe('cancelled');
     } finally {
-      jobs.off('event', cancelOnFirstStep);
+      env.jobs.off('event', cancelOnFirstStep);
     }
-    expect(jobs.store.getRun(id)).toMatchObject({ status: 'cancelled' });
-    expect(jobs.store.listArtifacts(id).some((a) => a.kind === 'transfer')).toBe(false);
-    const r = await transferViewHandlers({ store: jobs.store, jobs } as unknown as ApiContext)['transfer.result']({ runId: id });
+    expect(env.jobs.store.getRun(id)).toMatchObject({ status: 'cancelled' });
+    expect(env.jobs.store.listArtifacts(id).some((a) => a.kind === 'transfer')).toBe(false);
+    const r = await transferViewHandlers({ store: env.jobs.store, jobs: env.jobs } as unknown as ApiContext)['transfer.result']({ runId: id });
     expect(r).toMatchObject({ status: 'cancelled', complete: false, tasks: ['ioi', 'induction', 'family'], k: 4 });
     expect(r.matrix.flat()).toEqual(Array(9).fill(null));
   });
 
   it('refuses fewer than 2 tasks, a repeated task, an unknown task and K outside the model, naming the field', async () => {
-    const before = jobs.store.countRuns();
-    expect(() => jobs.submit(spec({ tasks: ['ioi'] }))).toThrow(/submit: config\.tasks: must name at least 2 tasks/);
-    expect(() => jobs.submit(spec({ tasks: ['ioi', 'ioi'] }))).toThrow(/config\.tasks: must not name a task twice/);
-    expect(() => jobs.submit(spec({ tasks: ['ioi', 'induction'], k: 0 }))).toThrow(/config\.k: must be at least 1/);
-    expect(jobs.store.countRuns()).toBe(before);
+    const before = env.jobs.store.countRuns();
+    expect(() => env.jobs.submit(spec({ tasks: ['ioi'] }))).toThrow(/submit: config\.tasks: must name at least 2 tasks/);
+    expect(() => env.jobs.submit(spec({ tasks: ['ioi', 'ioi'] }))).toThrow(/config\.tasks: must not name a task twice/);
+    expect(() => env.jobs.submit(spec({ tasks: ['ioi', 'induction'], k: 0 }))).toThrow(/config\.k: must be at least 1/);
+    expect(env.jobs.store.countRuns()).toBe(before);
 
     // The request schema of the API says the same before any handler runs.
     const bad = methods['transfer.start'].request.safeParse({ model: 'demo-gpt2', tasks: ['ioi'] });
@@ -158,18 +136,18 @@ describe('transfer job', () => {
     expect(bad.error!.issues[0]).toMatchObject({ path: ['tasks'], message: expect.stringMatching(/at least 2 tasks/) });
 
     // The handler knows the model and the task folder: K and task names are field errors at once.
-    const h = transferViewHandlers({ store: jobs.store, jobs } as unknown as ApiContext);
+    const h = transferViewHandlers({ store: env.jobs.store, jobs: env.jobs } as unknown as ApiContext);
     const start = (over: Record<string, unknown>) => h['transfer.start']({ model: 'demo-gpt2', tasks: ['ioi', 'induction'], ...over } as Parameters<(typeof h)['transfer.start']>[0]);
     await expect(start({ k: 33 })).rejects.toMatchObject({ field: 'k', message: 'transfer.start: k: must be at most 32 (demo-gpt2 has 4 layers × 8 heads)' });
     await expect(start({ tasks: ['ioi', 'no-such-task'] })).rejects.toMatchObject({ field: 'tasks.1', message: expect.stringMatching(/^transfer\.start: tasks\.1: no built-in task 'no-such-task' \(known: .*ioi/) });
     await expect(start({ model: 'no-such-model' })).rejects.toMatchObject({ field: 'model' });
-    expect(jobs.store.countRuns()).toBe(before);
+    expect(env.jobs.store.countRuns()).toBe(before);
 
     // Submitted without the handler, the worker checks before it trains: the job fails with the reason.
-    const unknown = jobs.submit(spec({ tasks: ['ioi', 'no-such-task'] }));
-    expect(await jobs.wait(unknown)).toMatchObject({ type: 'failed', error: expect.stringMatching(/config\.tasks\.1: unknown task 'no-such-task'/) });
-    const tooMany = jobs.submit(spec({ tasks: ['ioi', 'induction'], k: 99 }));
-    expect(await jobs.wait(tooMany)).toMatchObject({ type: 'failed', error: expect.stringMatching(/config\.k = 99 must be a whole number of heads from 1 to 32/) });
-    expect(jobs.store.getMetrics(tooMany)).toEqual({});
+    const unknown = env.jobs.submit(spec({ tasks: ['ioi', 'no-such-task'] }));
+    expect(await env.jobs.wait(unknown)).toMatchObject({ type: 'failed', error: expect.stringMatching(/config\.tasks\.1: unknown task 'no-such-task'/) });
+    const tooMany = env.jobs.submit(spec({ tasks: ['ioi', 'induction'], k: 99 }));
+    expect(await env.jobs.wait(tooMany)).toMatchObject({ type: 'failed', error: expect.stringMatching(/config\.k = 99 must be a whole number of heads from 1 to 32/) });
+    expect(env.jobs.store.getMetrics(tooMany)).toEqual({});
   }, 120_000);
 });

@@ -16,6 +16,7 @@ import {
   wasmKernelStatus,
   wasmMatMulCounts,
 } from '../../src-main/engine/backend/index.js';
+import { size, values } from '../helpers/values.js';
 
 const requireHere = createRequire(import.meta.url);
 function installed(pkg: string): boolean {
@@ -32,21 +33,6 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
-}
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let x = seed * 2654435761;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    out[i] = (x / 2147483648) * 2 - 1;
-  }
-  return out;
-}
-
-function size(shape: number[]): number {
-  return shape.reduce((p, d) => p * d, 1);
 }
 
 /** Run f on `backend` and return its result's values (and shape, in .shape). */

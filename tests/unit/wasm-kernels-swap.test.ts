@@ -2,19 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../../src-main/engine/tf.js';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend, resetBackendForTests, setWasmMatMulRoute, wasmKernelStatus, wasmMatMulCounts } from '../../src-main/engine/backend/index.js';
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let x = seed * 2654435761;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    out[i] = (x / 2147483648) * 2 - 1;
-  }
-  return out;
-}
-
-const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+import { size, values } from '../helpers/values.js';
 
 async function on(backend: string, f: () => tf.Tensor): Promise<{ values: Float32Array; shape: number[] }> {
   await tf.setBackend(backend);

@@ -1,9 +1,10 @@
 /** The job form: model, task, K and the settings of both steps; optionally ITI on the same task. */
-import { useState, type ReactNode } from 'react';
+import { useState } from 'react';
 import type { ApiResponse } from '../../../src-main/api/contract.js';
 import { api, ApiCallError } from '../../api/client.js';
 import { useApi, type ApiState } from '../../api/hooks.js';
 import { ErrorNote, Loading } from '../../app/ui.js';
+import { Field, FieldGrid, ModelField, NumberField, num } from './fields.js';
 import { buildTask } from './task-input.js';
 
 export interface StartedJobs {
@@ -13,21 +14,7 @@ export interface StartedJobs {
 
 type TaskList = ApiResponse<'tasks.list'>['tasks'];
 
-const fieldStyle = { display: 'flex', flexDirection: 'column', gap: 2, fontSize: 13 } as const;
-
-function Field({ label, hint, children, error }: { label: string; hint?: string; children: ReactNode; error?: string }) {
-  return (
-    <label style={fieldStyle} title={hint}>
-      <span>{label}</span>
-      {children}
-      {error && <span className="field-error">{error}</span>}
-    </label>
-  );
-}
-
 const FIELDS = ['model', 'task', 'k', 'l1', 'lrSelect', 'lrTune', 'epochs', 'seed'];
-
-const num = (s: string): number | undefined => (s.trim() === '' ? undefined : Number(s));
 
 /** `tasks` is the view's own tasks.list call, so the list is read once. */
 export function RunForm({ onStarted, busy, tasks }: { onStarted: (jobs: StartedJobs) => void; busy: boolean; tasks: ApiState<ApiResponse<'tasks.list'>> }) {
@@ -86,16 +73,8 @@ export function RunForm({ onStarted, busy, tasks }: { onStarted: (jobs: StartedJ
         void start();
       }}
     >
-      <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fill, minmax(140px, 1fr))', gap: '8px 12px', alignItems: 'end' }}>
-        <Field label="Model" error={fieldError('model')}>
-          <select value={model} onChange={(e) => setModel(e.target.value)} aria-label="Model">
-            {models.data.models.map((m) => (
-              <option key={m.folder} value={m.source === 'built-in' ? m.name : m.folder} disabled={!m.architecture}>
-                {m.name}
-              </option>
-            ))}
-          </select>
-        </Field>
+      <FieldGrid>
+        <ModelField models={models.data.models} value={model} onChange={setModel} ariaLabel="Model" error={fieldError('model')} />
         <Field label="Task" error={fieldError('task')}>
           <select value={task} onChange={(e) => setTask(e.target.value)} aria-label="Task">
             {taskList.map((t) => (
@@ -105,34 +84,20 @@ export function RunForm({ onStarted, busy, tasks }: { onStarted: (jobs: StartedJ
             ))}
           </select>
         </Field>
-        <Field label="Examples per split" hint="Use only the first N examples of train, dev and test (empty: all)">
-          <input type="number" min={1} max={500} value={limit} placeholder="all" onChange={(e) => setLimit(e.target.value)} aria-label="Examples per split" />
-        </Field>
-        <Field label="K (heads)" error={fieldError('k')} hint="How many heads step 1 keeps">
-          <input type="number" min={1} value={k} onChange={(e) => setK(e.target.value)} aria-label="K" />
-        </Field>
-        <Field label="L1 λ (step 1)" error={fieldError('l1')}>
-          <input type="number" step="any" min={0} value={l1} onChange={(e) => setL1(e.target.value)} aria-label="L1" />
-        </Field>
-        <Field label="LR step 1" error={fieldError('lrSelect')}>
-          <input type="number" step="any" min={0} value={lrSelect} onChange={(e) => setLrSelect(e.target.value)} aria-label="LR step 1" />
-        </Field>
-        <Field label="LR step 2" error={fieldError('lrTune')}>
-          <input type="number" step="any" min={0} value={lrTune} onChange={(e) => setLrTune(e.target.value)} aria-label="LR step 2" />
-        </Field>
-        <Field label="Epochs" error={fieldError('epochs')}>
-          <input type="number" min={1} value={epochs} onChange={(e) => setEpochs(e.target.value)} aria-label="Epochs" />
-        </Field>
+        <NumberField label="Examples per split" hint="Use only the first N examples of train, dev and test (empty: all)" min={1} max={500} value={limit} placeholder="all" onChange={setLimit} aria-label="Examples per split" />
+        <NumberField label="K (heads)" error={fieldError('k')} hint="How many heads step 1 keeps" min={1} value={k} onChange={setK} aria-label="K" />
+        <NumberField label="L1 λ (step 1)" error={fieldError('l1')} step="any" min={0} value={l1} onChange={setL1} aria-label="L1" />
+        <NumberField label="LR step 1" error={fieldError('lrSelect')} step="any" min={0} value={lrSelect} onChange={setLrSelect} aria-label="LR step 1" />
+        <NumberField label="LR step 2" error={fieldError('lrTune')} step="any" min={0} value={lrTune} onChange={setLrTune} aria-label="LR step 2" />
+        <NumberField label="Epochs" error={fieldError('epochs')} min={1} value={epochs} onChange={setEpochs} aria-label="Epochs" />
         <Field label="Loss">
           <select value={loss} onChange={(e) => setLoss(e.target.value as 'ce' | 'dpo')} aria-label="Loss">
             <option value="ce">cross-entropy</option>
             <option value="dpo">DPO (preference)</option>
           </select>
         </Field>
-        <Field label="Seed" error={fieldError('seed')}>
-          <input type="number" min={0} value={seed} onChange={(e) => setSeed(e.target.value)} aria-label="Seed" />
-        </Field>
-      </div>
+        <NumberField label="Seed" error={fieldError('seed')} min={0} value={seed} onChange={setSeed} aria-label="Seed" />
+      </FieldGrid>
       <div style={{ display: 'flex', gap: 12, alignItems: 'center', marginTop: 10 }}>
         <button type="submit" className="primary" disabled={starting || busy}>
           {starting ? 'Starting…' : 'Run LoFIT'}

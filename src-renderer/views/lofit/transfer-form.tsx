@@ -2,24 +2,14 @@
  * The transfer job's form: a model, the tasks to cross (those that suit the model; the others are
  * shown disabled with the reason), K, epochs, examples per split and the seed.
  */
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useState } from 'react';
 import { ApiCallError } from '../../api/client.js';
 import { useAction, useApi } from '../../api/hooks.js';
 import { ErrorNote, Loading } from '../../app/ui.js';
+import { FieldGrid, ModelField, NumberField, num } from './fields.js';
 import { transferUnits } from './transfer-data.js';
 
 const FIELDS = ['model', 'tasks', 'k', 'epochs', 'limit', 'seed'];
-const num = (s: string): number | undefined => (s.trim() === '' ? undefined : Number(s));
-
-function Field({ label, hint, error, children }: { label: string; hint?: string; error?: string; children: ReactNode }) {
-  return (
-    <label style={{ display: 'flex', flexDirection: 'column', gap: 2, fontSize: 13 }} title={hint}>
-      <span>{label}</span>
-      {children}
-      {error && <span className="field-error">{error}</span>}
-    </label>
-  );
-}
 
 export function TransferForm({ onStarted }: { onStarted: (runId: string) => void }) {
   const models = useApi('models.list', {});
@@ -108,29 +98,13 @@ export function TransferForm({ onStarted }: { onStarted: (runId: string) => void
         </p>
         {fieldError('tasks') && <span className="field-error">{fieldError('tasks')}</span>}
       </fieldset>
-      <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fill, minmax(140px, 1fr))', gap: '8px 12px', alignItems: 'end' }}>
-        <Field label="Model" error={fieldError('model')}>
-          <select value={model} onChange={(e) => setModel(e.target.value)} aria-label="Transfer model">
-            {models.data.models.map((m) => (
-              <option key={m.folder} value={m.source === 'built-in' ? m.name : m.folder} disabled={!m.architecture}>
-                {m.name}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field label={totalHeads ? `K (of ${totalHeads} heads)` : 'K (heads)'} error={fieldError('k')} hint="How many heads step 1 keeps on each task">
-          <input type="number" min={1} max={totalHeads} value={k} onChange={(e) => setK(e.target.value)} aria-label="Transfer K" />
-        </Field>
-        <Field label="Epochs (both steps)" error={fieldError('epochs')}>
-          <input type="number" min={1} value={epochs} onChange={(e) => setEpochs(e.target.value)} aria-label="Transfer epochs" />
-        </Field>
-        <Field label="Examples per split" error={fieldError('limit')} hint="Use only the first N examples of train, dev and test of each task (empty: all)">
-          <input type="number" min={1} value={limit} placeholder="all" onChange={(e) => setLimit(e.target.value)} aria-label="Transfer examples per split" />
-        </Field>
-        <Field label="Seed" error={fieldError('seed')}>
-          <input type="number" min={0} value={seed} onChange={(e) => setSeed(e.target.value)} aria-label="Transfer seed" />
-        </Field>
-      </div>
+      <FieldGrid>
+        <ModelField models={models.data.models} value={model} onChange={setModel} ariaLabel="Transfer model" error={fieldError('model')} />
+        <NumberField label={totalHeads ? `K (of ${totalHeads} heads)` : 'K (heads)'} error={fieldError('k')} hint="How many heads step 1 keeps on each task" min={1} max={totalHeads} value={k} onChange={setK} aria-label="Transfer K" />
+        <NumberField label="Epochs (both steps)" error={fieldError('epochs')} min={1} value={epochs} onChange={setEpochs} aria-label="Transfer epochs" />
+        <NumberField label="Examples per split" error={fieldError('limit')} hint="Use only the first N examples of train, dev and test of each task (empty: all)" min={1} value={limit} placeholder="all" onChange={setLimit} aria-label="Transfer examples per split" />
+        <NumberField label="Seed" error={fieldError('seed')} min={0} value={seed} onChange={setSeed} aria-label="Transfer seed" />
+      </FieldGrid>
       <div style={{ display: 'flex', gap: 12, alignItems: 'center', marginTop: 10 }}>
         <button type="submit" className="primary" disabled={start.loading || tooFew || !options.data}>
           {start.loading ? 'Starting…' : 'Run transfer'}

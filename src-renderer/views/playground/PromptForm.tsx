@@ -1,5 +1,6 @@
 import { useId, useState } from 'react';
 import type { ModelSummary } from '../../../src-main/api/contract.js';
+import { ModelSelect } from '../../app/ModelSelect.js';
 
 export interface PromptInput {
   /** The model's folder (a reference the API resolves). */
@@ -21,14 +22,7 @@ export function PromptForm({ models, onSubmit }: { models: ModelSummary[]; onSub
         if (prompt.trim()) onSubmit({ model, prompt });
       }}
     >
-      <label htmlFor={`${id}-model`}>Model</label>
-      <select id={`${id}-model`} value={model} onChange={(e) => setModel(e.target.value)}>
-        {models.map((m) => (
-          <option key={m.folder} value={m.folder}>
-            {m.name}
-          </option>
-        ))}
-      </select>
+      <ModelSelect id={`${id}-model`} models={models} value={model} onChange={setModel} />
       <label htmlFor={`${id}-prompt`}>Prompt</label>
       <textarea
         id={`${id}-prompt`}

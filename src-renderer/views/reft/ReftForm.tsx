@@ -1,5 +1,6 @@
 import { useId, useState } from 'react';
 import type { ApiRequest, ModelSummary, TaskSummary } from '../../../src-main/api/contract.js';
+import { ModelSelect } from '../../app/ModelSelect.js';
 
 export const REFT_TYPES = ['LoReFT', 'NoReFT', 'DiReFT', 'NodiReFT', 'ConsReFT', 'LobiReFT'] as const;
 const COMPONENTS = ['block_output', 'block_input', 'attention_output', 'mlp_output'] as const;
@@ -40,14 +41,7 @@ export function ReftForm({ models, tasks, busy, onStart, fieldError }: { models:
         });
       }}
     >
-      <label htmlFor={`${id}-model`}>Model</label>
-      <select id={`${id}-model`} value={model} onChange={(e) => setModel(e.target.value)}>
-        {models.map((m) => (
-          <option key={m.folder} value={m.folder}>
-            {m.name}
-          </option>
-        ))}
-      </select>
+      <ModelSelect id={`${id}-model`} models={models} value={model} onChange={setModel} />
       <label htmlFor={`${id}-task`}>Task</label>
       <select id={`${id}-task`} value={task} onChange={(e) => setTask(e.target.value)}>
         {tasks.map((t) => (

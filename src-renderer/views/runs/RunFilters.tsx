@@ -18,24 +18,8 @@ export function RunFilters({ value, onChange, facets, taskLabels }: { value: Run
   const set = (patch: Partial<RunFilterState>) => onChange({ ...value, ...patch });
   return (
     <div className="runs-filters" role="group" aria-label="Run filters">
-      <label>
-        Kind
-        <select aria-label="Kind filter" value={value.kind} onChange={(e) => set({ kind: e.target.value })}>
-          <option value="">all</option>
-          {RUN_KIND_NAMES.map((k) => (
-            <option key={k}>{k}</option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Status
-        <select aria-label="Status filter" value={value.status} onChange={(e) => set({ status: e.target.value })}>
-          <option value="">all</option>
-          {RUN_STATUS_NAMES.map((k) => (
-            <option key={k}>{k}</option>
-          ))}
-        </select>
-      </label>
+      <NameFilter label="Kind" names={RUN_KIND_NAMES} value={value.kind} onChange={(kind) => set({ kind })} />
+      <NameFilter label="Status" names={RUN_STATUS_NAMES} value={value.status} onChange={(status) => set({ status })} />
       <label>
         Model
         <select aria-label="Model filter" value={value.modelId} onChange={(e) => set({ modelId: e.target.value })}>
@@ -77,5 +61,20 @@ export function RunFilters({ value, onChange, facets, taskLabels }: { value: Run
         {value.direction === 'desc' ? '↓ newest / Z first' : '↑ oldest / A first'}
       </button>
     </div>
+  );
+}
+
+/** A filter over a fixed list of names, with "all" (the empty value) first. */
+function NameFilter({ label, names, value, onChange }: { label: string; names: readonly string[]; value: string; onChange: (v: string) => void }) {
+  return (
+    <label>
+      {label}
+      <select aria-label={`${label} filter`} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">all</option>
+        {names.map((k) => (
+          <option key={k}>{k}</option>
+        ))}
+      </select>
+    </label>
   );
 }
