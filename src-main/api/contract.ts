@@ -14,6 +14,7 @@ import { evalJobConfigSchema, inlineTaskSchema, itiJobConfigSchema, lofitJobConf
 import { TRANSFER_MAX_TASKS, transferJobConfigSchema } from '../jobs/protocol.js';
 import { taskExampleSchema } from '../engine/tasks/schema.js';
 import { RUN_KINDS, RUN_STATUSES } from '../store/validate.js';
+import { EXPORT_FORMATS } from '../engine/export/formats.js';
 import { VIEW_IDS, type ViewId } from './shell.js';
 
 // ---- shared pieces ---------------------------------------------------------------------------
@@ -170,7 +171,7 @@ const jobInfoSchema = z.object({
 });
 export type JobInfo = z.infer<typeof jobInfoSchema>;
 
-export const EXPORT_FORMAT_NAMES = ['native', 'pyreft', 'lofit-npy', 'merged', 'csv', 'json'] as const;
+export const EXPORT_FORMAT_NAMES = EXPORT_FORMATS;
 
 /** What a native dialog returns; browser mode has none and says so, and the UI shows a text field instead. */
 const dialogResultSchema = z.union([z.object({ unsupported: z.literal(true) }), z.object({ canceled: z.boolean(), path: z.string().optional() })]);

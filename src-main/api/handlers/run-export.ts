@@ -6,11 +6,11 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { MANIFEST_FILE, readManifest } from '../../engine/artifacts/native.js';
+import { isManifestPath, readManifest } from '../../engine/artifacts/native.js';
 import { errorMessage } from '../../engine/errors.js';
 import type { Artifact, Run, Store } from '../../store/index.js';
 import { runLabel, runResultTables } from '../../store/run-tables.js';
-import { INTERVENTION_FORMATS } from '../../engine/export/formats.js';
+import { runExportFormats } from '../../engine/export/formats.js';
 import type { EXPORT_FORMAT_NAMES } from '../contract.js';
 import type { ApiContext } from '../context.js';
 import { ApiFailure, type Handlers } from '../dispatch.js';
@@ -29,14 +29,12 @@ interface ExportPlan {
   artifacts: Artifact[];
 }
 
-const isManifest = (a: Artifact) => a.path.endsWith(`/${MANIFEST_FILE}`) || a.path.endsWith(`\\${MANIFEST_FILE}`);
-
 /** The formats a run exports in: its native export's conversions, and csv/json when it has tables. */
 async function planOf(store: Store, run: Run): Promise<ExportPlan> {
   const artifacts = store.listArtifacts(run.id);
   const problems: string[] = [];
   let intervention: string | undefined;
-  const manifest = artifacts.find(isManifest);
+  const manifest = artifacts.find((a) => isManifestPath(a.path));
   if (manifest) {
     if (!existsSync(manifest.path)) problems.push(`the export of ${runLabel(run)} is gone from ${dirname(manifest.path)}`);
     else {
@@ -57,8 +55,7 @@ async function planOf(store: Store, run: Run): Promise<ExportPlan> {
       problems.push(errorMessage(e));
     }
   }
-  const formats: Format[] = intervention ? [...(INTERVENTION_FORMATS[intervention] ?? ['native'])] : [];
-  if (tables.length) for (const f of ['csv', 'json'] as const) if (!formats.includes(f)) formats.push(f);
+  const formats: Format[] = runExportFormats(intervention, tables.length > 0);
   return { formats, ...(intervention && { intervention }), tables, ...(problems.length && { problem: problems.join('; ') }), artifacts };
 }
 

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
-import { MANIFEST_FILE } from '../../engine/artifacts/native.js';
+import { isManifestPath, MANIFEST_FILE } from '../../engine/artifacts/native.js';
 import { JOB_KINDS, type JobSpecInput } from '../../jobs/index.js';
 import type { Run, Store } from '../../store/index.js';
 import type { ApiContext } from '../context.js';
@@ -24,7 +24,7 @@ export function requireRun(store: Store, runId: string, method: string): Run {
  * the model it used (its export names the model only by name, which may not resolve).
  */
 export function exportOf(store: Store, run: Run, method: string): { dir: string; model?: string } {
-  const manifest = store.listArtifacts(run.id).find((a) => a.path.endsWith(`/${MANIFEST_FILE}`) || a.path.endsWith(`\\${MANIFEST_FILE}`));
+  const manifest = store.listArtifacts(run.id).find((a) => isManifestPath(a.path));
   if (!manifest) throw new ApiFailure('NOT_FOUND', `${method}: runId: run "${run.id}" has no exported intervention`, 'runId');
   const dir = dirname(manifest.path);
   if (!existsSync(join(dir, MANIFEST_FILE))) throw new ApiFailure('NOT_FOUND', `${method}: runId: the export of run "${run.id}" is gone from ${dir}`, 'runId');

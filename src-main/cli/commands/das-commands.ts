@@ -1,5 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { SubspaceError } from '../../engine/errors.js';
 import { openModel } from '../../engine/open-model.js';
@@ -85,9 +83,7 @@ export function registerDasCommands(program: Command): void {
         const rec = new RunRecorder('das', `DAS search ${cfg.variable} ${task.name} on ${m.name}`, { ...cfg, search: true }, m, backend.backend, task.name);
         const result = await rec.run(() => {
           const r = searchDas(m.model, m.tokenizer!, task, cfg, { onProgress: rec.listener(listen('das search')) });
-          mkdirSync(dirname(o.out), { recursive: true });
-          writeFileSync(o.out, JSON.stringify({ model: m.name, backend: backend.backend, ...r }, null, 2) + '\n');
-          rec.artifact(o.out, 'das-search');
+          rec.writeJson(o.out, { model: m.name, backend: backend.backend, ...r }, 'das-search');
           return r;
         });
         if (o.json) printJson({ run: rec.runId, out: o.out, model: m.name, backend: backend.backend, ...result });

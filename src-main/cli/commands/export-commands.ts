@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { SubspaceError } from '../../engine/errors.js';
-import { loadArtifact, MANIFEST_FILE, readManifest } from '../../engine/artifacts/native.js';
+import { isManifestPath, loadArtifact, MANIFEST_FILE, readManifest } from '../../engine/artifacts/native.js';
 import { openModel } from '../../engine/open-model.js';
 import { loadReft, saveReft } from '../../engine/methods/reft-artifact.js';
 import { loadHeads } from '../../engine/methods/heads-artifact.js';
@@ -14,12 +14,12 @@ import { validateHeads } from '../../engine/methods/heads.js';
 import { openStore } from '../../store/index.js';
 import type { Artifact, RunKind, RunSummary } from '../../store/types.js';
 import { patchedPromptTokens, runLabel, runResultTables, writeRunTables } from '../../store/run-tables.js';
-import { INTERVENTION_FORMATS } from '../../engine/export/formats.js';
+import { EXPORT_FORMATS, INTERVENTION_FORMATS, runExportFormats } from '../../engine/export/formats.js';
 import { note, printJson } from '../output.js';
 import { startBackend } from '../backend.js';
 import { RunRecorder } from '../record.js';
 
-export const EXPORT_FORMATS = ['native', 'pyreft', 'lofit-npy', 'merged', 'csv', 'json'] as const;
+export { EXPORT_FORMATS };
 
 /** A recorded run as export sees it: its native export folder (if any) and its result artifacts. */
 interface RunToExport {
@@ -38,7 +38,7 @@ function findRun(id: string): RunToExport {
     const run = store.getRun(id);
     if (!run) throw new SubspaceError('NOT_FOUND', `no run '${id}' (see: subspace runs)`, 'run');
     const artifacts = store.listArtifacts(id);
-    const manifest = artifacts.find((a) => a.path.endsWith(`/${MANIFEST_FILE}`) || a.path.endsWith(`\\${MANIFEST_FILE}`));
+    const manifest = artifacts.find((a) => isManifestPath(a.path));
     if (manifest && !existsSync(manifest.path)) throw new SubspaceError('NOT_FOUND', `the export of run '${id}' is gone from ${dirname(manifest.path)}`, manifest.path);
     const folder = manifest ? dirname(manifest.path) : undefined;
     const modelFolder = run.modelId ? store.getModel(run.modelId)?.folder : undefined;
@@ -48,15 +48,8 @@ function findRun(id: string): RunToExport {
   }
 }
 
-/** The formats a run can be exported in (csv and json when it has result tables). */
-function formatsOf(r: RunToExport, hasTables: boolean): string[] {
-  const out: string[] = r.method ? [...(INTERVENTION_FORMATS[r.method] ?? ['native'])] : [];
-  if (hasTables) for (const f of ['csv', 'json']) if (!out.includes(f)) out.push(f);
-  return out;
-}
-
 function refuseFormat(r: RunToExport, format: string, hasTables: boolean, missing: string): never {
-  const formats = formatsOf(r, hasTables);
+  const formats = runExportFormats(r.method, hasTables);
   const can = formats.length ? `it exports as ${formats.join(', ')}` : 'it has no export format';
   const tables = hasTables ? '' : ` (csv and json write the result tables of LoFIT, ITI, patch, DAS search, ablate, RepE baseline and transfer runs; this run's figures: subspace show ${r.run.id})`;
   throw new SubspaceError('UNSUPPORTED', `${runLabel(r.run)} has ${missing}, so it cannot be exported as ${format}; ${can}${tables}`, 'format');

@@ -1,5 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SubspaceError } from '../../engine/errors.js';
 import { openModel } from '../../engine/open-model.js';
@@ -124,10 +123,7 @@ export function registerPatchCommands(program: Command): void {
           rec.store.saveHeadScores(rec.runId, `patch-${method}-${metric}`, { layers: m.spec.nLayers, heads: m.spec.nHeads, values: (r.values as number[][]).flat() });
         }
         const doc = { run: rec.runId, model: m.name, task: task.manifest.name, split, backend: backend.backend, ...r };
-        const text = JSON.stringify(doc, null, 2) + '\n';
-        mkdirSync(dirname(out), { recursive: true });
-        writeFileSync(out, text);
-        rec.artifact(out, 'patch');
+        rec.writeJson(out, doc, 'patch');
         return doc;
       });
       if (o.json) printJson({ out, ...summary });

@@ -12,6 +12,11 @@ import { APP_VERSION } from '../version.js';
  * config, the model's identity, metrics, app version) and `weights.safetensors`.
  */
 export const MANIFEST_FILE = 'manifest.json';
+
+/** Whether a path names a native export's manifest (either separator: stores move between systems). */
+export function isManifestPath(path: string): boolean {
+  return path.endsWith(`/${MANIFEST_FILE}`) || path.endsWith(`\\${MANIFEST_FILE}`);
+}
 export const WEIGHTS_FILE = 'weights.safetensors';
 export const FORMAT = 'subspace-intervention';
 export const FORMAT_VERSION = 1;
