@@ -4,19 +4,34 @@
  * heap never shrinks), and a peak resident size that is the workload's alone.
  *
  *   npx tsx bench/isolated.ts das [--smoke]
+ *   npx tsx bench/isolated.ts lofit [--smoke]   (wasm with one thread and the training helper, as LoFIT jobs run)
  */
 import { initBackend } from '../src-main/engine/backend/index.js';
 import { withMemory } from './memory.js';
+import { wasmThreadsForTraining } from '../src-main/engine/parallel/training-helper.js';
 
 const [name] = process.argv.slice(2);
 const smoke = process.argv.includes('--smoke');
 
+const WORKLOADS: Record<string, () => Promise<() => Promise<unknown> | unknown>> = {
+  das: async () => {
+    const specifier = './das.js';
+    const mod = (await import(specifier)) as { benchDas: (o: { smoke?: boolean }) => Promise<unknown> };
+    return () => mod.benchDas({ smoke });
+  },
+  lofit: async () => {
+    const mod = await import('./lofit.js');
+    return () => mod.benchLofitOnTask({ smoke });
+  },
+};
+
 async function main(): Promise<void> {
-  const report = await initBackend();
-  if (name !== 'das') throw new Error(`isolated: unknown workload '${name}' (known: das)`);
-  const specifier = './das.js';
-  const mod = (await import(specifier)) as { benchDas: (o: { smoke?: boolean }) => Promise<unknown> };
-  const { result, memory } = await withMemory(() => mod.benchDas({ smoke }));
+  const load = WORKLOADS[name];
+  if (!load) throw new Error(`isolated: unknown workload '${name}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
+  const wasmThreads = name === 'lofit' ? wasmThreadsForTraining() : undefined;
+  const report = await initBackend(wasmThreads ? { wasmThreads } : {});
+  const work = await load();
+  const { result, memory } = await withMemory(work);
   const heap = (await import('../src-main/engine/tf.js')).backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
   process.stdout.write('\n' + JSON.stringify({ device: report.device, result, memory, wasmHeapBytes: heap.wasm?.HEAPU8?.length }) + '\n');
 }

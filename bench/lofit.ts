@@ -1,4 +1,7 @@
 import type { LoadedModel } from '../src-main/engine/io/model-folder.js';
+import { backendReport } from '../src-main/engine/backend/index.js';
+import { openModel } from '../src-main/engine/open-model.js';
+import { loadTask } from '../src-main/engine/tasks/registry.js';
 import { LOFIT_SELECT_DEFAULTS, LOFIT_TUNE_DEFAULTS, lofitSelect, lofitTune } from '../src-main/engine/methods/lofit.js';
 import type { HeadRef } from '../src-main/engine/methods/heads.js';
 import { encodeExamples, epochBatches, supervisedBatch } from '../src-main/engine/train/supervised.js';
@@ -18,6 +21,11 @@ export interface LofitStepFigures {
 }
 
 export interface LofitFigures {
+  /** Parts each batch was split into (2: with the training helper thread), and the backend it ran on. */
+  shards: number;
+  device?: string;
+  /** The model's folder (the peer loads the same weights). */
+  folder?: string;
   model: string;
   task: string;
   examples: number;
@@ -45,6 +53,7 @@ export function benchLofit(m: LoadedModel, task: string, train: TaskExample[], o
     return { ids: b.ids, mask: b.mask, targetPositions: b.targetPositions, targets: b.targets };
   });
   return {
+    shards: Math.min(sel.shards, tune.shards),
     model: m.name,
     task,
     examples: train.length,
@@ -53,4 +62,16 @@ export function benchLofit(m: LoadedModel, task: string, train: TaskExample[], o
     tune: { ...figures(tune.epochMs, tune.steps), lr: LOFIT_TUNE_DEFAULTS.lr, heads: tune.heads, cachedPrefixLayer: tune.cachedPrefixLayer },
     peerBatches,
   };
+}
+
+/** The bench's LoFIT workload: demo-gpt2 on fact-edit, 64 training examples (8 in the smoke run), batch 8, 2 epochs. */
+export async function benchLofitOnTask(opts: { smoke?: boolean }): Promise<LofitFigures> {
+  const m = await openModel('demo-gpt2');
+  try {
+    const task = await loadTask('fact-edit');
+    const train = task.splits.train.slice(0, opts.smoke ? 8 : 64);
+    return { ...benchLofit(m, 'fact-edit', train, { epochs: 2, batch: 8 }), device: backendReport()?.device, folder: m.folder };
+  } finally {
+    m.model.dispose();
+  }
 }

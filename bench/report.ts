@@ -46,8 +46,14 @@ export function generatedSection(r: BenchResults): string {
   }
   const lf = r.lofit as Any | undefined;
   if (lf) {
-    rows.push([`LoFIT step 1 epoch (${lf.model}, ${lf.task}, ${lf.examples} ex., batch ${lf.batch})`, `${n0(lf.select.steadyEpochMs)} ms`, `${n0(lf.peer?.step1EpochMs)} ms`, r2(lf.ratios.step1)]);
-    rows.push([`LoFIT step 2 epoch (${lf.tune.heads.length} heads)`, `${n0(lf.tune.steadyEpochMs)} ms`, `${n0(lf.peer?.step2EpochMs)} ms`, r2(lf.ratios.step2)]);
+    const how = lf.shards === 2 ? `, ${lf.device ?? 'wasm'} + training helper thread` : lf.device ? `, ${lf.device}` : '';
+    rows.push([`LoFIT step 1 epoch (${lf.model}, ${lf.task}, ${lf.examples} ex., batch ${lf.batch}${how})`, `${n0(lf.select.steadyEpochMs)} ms`, `${n0(lf.peer?.step1EpochMs)} ms`, r2(lf.ratios.step1)]);
+    rows.push([`LoFIT step 2 epoch (${lf.tune.heads.length} heads${how})`, `${n0(lf.tune.steadyEpochMs)} ms`, `${n0(lf.peer?.step2EpochMs)} ms`, r2(lf.ratios.step2)]);
+    if (lf.noHelper) {
+      const dev = lf.noHelper.device ? `, ${lf.noHelper.device}` : '';
+      rows.push([`LoFIT step 1 epoch without the helper thread${dev}`, `${n0(lf.noHelper.select.steadyEpochMs)} ms`, `${n0(lf.peer?.step1EpochMs)} ms`, r2(lf.ratios.step1NoHelper)]);
+      rows.push([`LoFIT step 2 epoch without the helper thread${dev}`, `${n0(lf.noHelper.tune.steadyEpochMs)} ms`, `${n0(lf.peer?.step2EpochMs)} ms`, r2(lf.ratios.step2NoHelper)]);
+    }
   }
   for (const key of ['patching', 'das'] as const) {
     const sec = r[key] as Any | undefined;

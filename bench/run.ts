@@ -25,7 +25,7 @@ import { benchMatmul } from './matmul.js';
 import { benchForward, checkDiff, forwardFlops, randomIds } from './forward.js';
 import { GPT2_SMALL, ensureRandomGpt2, type RandomGpt2Shape } from './random-model.js';
 import { benchReft } from './reft.js';
-import { benchLofit } from './lofit.js';
+import { benchLofitOnTask, type LofitFigures } from './lofit.js';
 import { benchGrowth } from './growth.js';
 import { benchStore } from './store.js';
 import { withMemory, type MemoryFigures } from './memory.js';
@@ -101,6 +101,18 @@ interface DasFigures {
   tokens: number;
   batch: number;
   stepMs: Record<'none' | 'layers' | 'window', number>;
+}
+
+/** Runs f with SUBSPACE_TRAIN_SHARDS set to n, then puts the setting back. */
+async function withTrainShards<T>(n: number, f: () => Promise<T>): Promise<T> {
+  const before = process.env.SUBSPACE_TRAIN_SHARDS;
+  process.env.SUBSPACE_TRAIN_SHARDS = String(n);
+  try {
+    return await f();
+  } finally {
+    if (before === undefined) delete process.env.SUBSPACE_TRAIN_SHARDS;
+    else process.env.SUBSPACE_TRAIN_SHARDS = before;
+  }
 }
 
 /** Runs a workload through bench/isolated.ts in a child process; its figures and memory come back as JSON. */
@@ -299,27 +311,36 @@ async function main(): Promise<void> {
 
   // ---- LoFIT ---------------------------------------------------------------
   await section('lofit', async () => {
-    const m = await openModel('demo-gpt2');
-    const task = await loadTask('fact-edit');
-    const train = task.splits.train.slice(0, smoke ? 8 : 64);
-    const { result: lf, memory } = await withMemory(() => benchLofit(m, 'fact-edit', train, { epochs: 2, batch: 8 }));
+    // As LoFIT jobs run: a process of its own with one wasm thread and the training helper thread.
+    const { result: lf, memory } = await isolated<LofitFigures>('lofit');
+    // The same workload in this process without the helper, with this process's threads: the figure before the helper.
+    const aloneFigures = await withTrainShards(1, () => benchLofitOnTask({ smoke }));
     let p1: { epochMs: number; peakRssBytes: number } | undefined;
     let p2: { epochMs: number; peakRssBytes: number } | undefined;
     if (peer) {
-      p1 = await peer.ask<{ epochMs: number }>('lofit', { model: m.folder, step: 1, lr: lf.select.lr, l1: lf.select.l1, batches: lf.peerBatches });
-      p2 = await peer.ask<{ epochMs: number }>('lofit', { model: m.folder, step: 2, lr: lf.tune.lr, heads: lf.tune.heads, batches: lf.peerBatches });
+      const folder = lf.folder!;
+      p1 = await peer.ask<{ epochMs: number }>('lofit', { model: folder, step: 1, lr: lf.select.lr, l1: lf.select.l1, batches: lf.peerBatches });
+      p2 = await peer.ask<{ epochMs: number }>('lofit', { model: folder, step: 2, lr: lf.tune.lr, heads: lf.tune.heads, batches: lf.peerBatches });
       results.memory.lofit = { ours: memory, peer: { peakRssBytes: Math.max(p1.peakRssBytes, p2.peakRssBytes) } };
     } else results.memory.lofit = { ours: memory };
     const r1 = ratio('lofit.step1.epoch', p1?.epochMs, lf.select.steadyEpochMs);
     const r2 = ratio('lofit.step2.epoch', p2?.epochMs, lf.tune.steadyEpochMs);
-    results.lofit = { ...lf, peerBatches: undefined, peer: p1 && { step1EpochMs: p1.epochMs, step2EpochMs: p2?.epochMs }, ratios: { step1: r1, step2: r2 } };
+    const a1 = ratio('lofit.step1.epoch.noHelper', p1?.epochMs, aloneFigures.select.steadyEpochMs);
+    const a2 = ratio('lofit.step2.epoch.noHelper', p2?.epochMs, aloneFigures.tune.steadyEpochMs);
+    results.lofit = {
+      ...lf,
+      peerBatches: undefined,
+      peer: p1 && { step1EpochMs: p1.epochMs, step2EpochMs: p2?.epochMs },
+      ratios: { step1: r1, step2: r2, step1NoHelper: a1, step2NoHelper: a2 },
+      noHelper: { device: aloneFigures.device, shards: aloneFigures.shards, select: aloneFigures.select, tune: aloneFigures.tune },
+    };
     console.log(
-      `lofit: ${lf.model} on ${lf.task}, ${lf.examples} examples, batch ${lf.batch}: step 1 epoch ours ${f0(lf.select.steadyEpochMs)} ms, PyTorch ${p1 ? f0(p1.epochMs) : '—'} ms (${ratioText(r1)}); ` +
-        `step 2 (heads ${lf.tune.heads.map(([l, h]) => `${l}.${h}`).join(' ')}) ours ${f0(lf.tune.steadyEpochMs)} ms, PyTorch ${p2 ? f0(p2.epochMs) : '—'} ms (${ratioText(r2)})`,
+      `lofit: ${lf.model} on ${lf.task}, ${lf.examples} examples, batch ${lf.batch}, ${lf.device}, ${lf.shards} part(s) per batch: step 1 epoch ours ${f0(lf.select.steadyEpochMs)} ms, PyTorch ${p1 ? f0(p1.epochMs) : '—'} ms (${ratioText(r1)}); ` +
+        `step 2 (heads ${lf.tune.heads.map(([l, h]) => `${l}.${h}`).join(' ')}) ours ${f0(lf.tune.steadyEpochMs)} ms, PyTorch ${p2 ? f0(p2.epochMs) : '—'} ms (${ratioText(r2)}); ` +
+        `without the helper (${aloneFigures.device}): ${f0(aloneFigures.select.steadyEpochMs)} / ${f0(aloneFigures.tune.steadyEpochMs)} ms (${ratioText(a1)} / ${ratioText(a2)})`,
     );
     if (r1 !== undefined) target('LoFIT step 1 epoch ≥ PyTorch', '≥ 1×', ratioText(r1), r1 >= 1);
     if (r2 !== undefined) target('LoFIT step 2 epoch ≥ PyTorch', '≥ 1×', ratioText(r2), r2 >= 1);
-    m.model.dispose();
   });
 
   // ---- patching (bench/patching.ts) ------------------------------------------

@@ -5,6 +5,7 @@
  *   dist-main/electron/preload.cjs   the sandboxed preload (self-contained)
  *   dist-main/jobs/worker.mjs        the job worker
  *   dist-main/api/compute-worker.mjs the compute process
+ *   dist-main/jobs/shard-worker.mjs  the job worker's training helper thread
  *
  * npm packages stay external (electron-builder ships node_modules, with the
  * native ones rebuilt for Electron); only the project's TypeScript is bundled.
@@ -18,7 +19,7 @@ import { build, type BuildOptions } from 'esbuild';
 import { ESBUILD_BASE, exitWithBuildError, newestMtime, ROOT } from './build-renderer.js';
 
 export const MAIN_OUT = join(ROOT, 'dist-main');
-const OUTPUTS = ['electron/main.cjs', 'electron/preload.cjs', 'jobs/worker.mjs', 'api/compute-worker.mjs'].map((f) => join(MAIN_OUT, f));
+const OUTPUTS = ['electron/main.cjs', 'electron/preload.cjs', 'jobs/worker.mjs', 'api/compute-worker.mjs', 'jobs/shard-worker.mjs'].map((f) => join(MAIN_OUT, f));
 
 const common: BuildOptions = { ...ESBUILD_BASE, platform: 'node', target: 'node20', sourcemap: false };
 
@@ -43,6 +44,8 @@ export async function buildElectron(): Promise<{ ms: number }> {
     build({ ...common, entryPoints: [join(ROOT, 'src-main', 'electron', 'preload.ts')], outfile: OUTPUTS[1], format: 'cjs', platform: 'browser', target: 'chrome120', external: ['electron'] }),
     build({ ...common, entryPoints: [join(ROOT, 'src-main', 'jobs', 'worker.ts')], outfile: OUTPUTS[2], format: 'esm', packages: 'external' }),
     build({ ...common, entryPoints: [join(ROOT, 'src-main', 'api', 'compute', 'compute-worker.ts')], outfile: OUTPUTS[3], format: 'esm', packages: 'external' }),
+    // The job worker's training helper thread (engine/parallel/shard-thread.ts looks for it beside the job worker).
+    build({ ...common, entryPoints: [join(ROOT, 'src-main', 'engine', 'parallel', 'shard-worker.ts')], outfile: OUTPUTS[4], format: 'esm', packages: 'external' }),
   ]);
   return { ms: Math.round(performance.now() - t0) };
 }

@@ -119,7 +119,8 @@ const lofit: KindRunner = (ctx) => {
   const tune = lofitTune(m.model, tok, data, select.selected, { ...common, ...(c.lrTune !== undefined && { lr: c.lrTune }), ...(c.cachePrefix !== undefined && { cachePrefix: c.cachePrefix }) }, phaseHooks(ctx.hooks, 'tune.'));
   const test = task.test.length ? evaluateLofit(m.model, tok, task.test, tune, mc) : undefined;
   if (test) evalPoints(ctx, tune.loss.length, 'test', test);
-  const metrics = { baseTest: base, test, selectLoss: select.loss.at(-1)?.value, tuneLoss: tune.loss.at(-1)?.value, parameters: tune.parameters, k: select.k, task: task.name, backend: ctx.backend };
+  // trainingThreads: 2 where each batch was split with the training helper thread (see engine/parallel/training-helper.ts).
+  const metrics = { baseTest: base, test, selectLoss: select.loss.at(-1)?.value, tuneLoss: tune.loss.at(-1)?.value, parameters: tune.parameters, k: select.k, task: task.name, backend: ctx.backend, trainingThreads: tune.shards, trainingThreadsNote: tune.shardsNote };
   saveLofit(job.outDir, m.name, m.spec, select, tune, metrics);
   const files = reportArtifacts(ctx, job.outDir, 'lofit');
   return { out: job.outDir, files, selected: select.selected, ...metrics };

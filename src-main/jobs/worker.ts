@@ -18,7 +18,10 @@ import { loadModelFolder } from '../engine/io/model-folder.js';
 import { CancelledError, type Progress } from '../engine/methods/progress.js';
 import { loadTask } from '../engine/tasks/registry.js';
 import { JOB_RUNNERS, type TaskData } from './job-kinds.js';
+import { wasmThreadsForTraining } from '../engine/parallel/training-helper.js';
 import { checkAt, inlineTaskSchema, parentMessageSchema, type WorkerJob, type WorkerMessage, type WorkerTask } from './protocol.js';
+
+const TRAINS_WITH_HELPER = new Set<string>(['lofit', 'transfer']);
 
 const parentPid = process.ppid;
 let job: WorkerJob | undefined;
@@ -79,7 +82,9 @@ async function loadTaskData(t: WorkerTask): Promise<TaskData> {
 
 async function run(j: WorkerJob): Promise<void> {
   job = j;
-  const report = await initBackend(j.backend && j.backend !== 'auto' ? { prefer: j.backend } : {});
+  // LoFIT trains with a helper thread, which needs the second core that XNNPACK threads would take.
+  const wasmThreads = TRAINS_WITH_HELPER.has(j.kind) ? wasmThreadsForTraining() : undefined;
+  const report = await initBackend({ ...(j.backend && j.backend !== 'auto' ? { prefer: j.backend } : {}), ...(wasmThreads ? { wasmThreads } : {}) });
   const m = await loadModelFolder(j.modelFolder, { name: j.modelName, requireTokenizer: true });
   const task = await loadTaskData(j.task);
   send({ type: 'ready', backend: report.backend, device: report.device, model: m.name });

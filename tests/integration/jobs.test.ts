@@ -282,6 +282,32 @@ describe('JobManager', () => {
     expect(env.jobs.get(id)!.final!.elapsedMs).toBe(done.elapsedMs);
   });
 
+  it('a LoFIT job splits its batches with the training helper thread where asked, and says so', async () => {
+    const task = { name: 'toy', examples: train.slice(0, 16), dev: dev.slice(0, 4), test: test.slice(0, 4) };
+    const before = process.env.SUBSPACE_TRAIN_SHARDS;
+    const run = async (shards: string) => {
+      process.env.SUBSPACE_TRAIN_SHARDS = shards;
+      try {
+        const id = env.jobs.submit({ kind: 'lofit', model: MODEL, task, config: { epochs: 1, k: 2, batchSize: 8 }, backend: BACKEND });
+        const e = await env.jobs.wait(id);
+        expect([e.type, e.error]).toEqual(['done', undefined]);
+        return e.summary as { trainingThreads: number; trainingThreadsNote?: string; tuneLoss: number; selectLoss: number };
+      } finally {
+        if (before === undefined) delete process.env.SUBSPACE_TRAIN_SHARDS;
+        else process.env.SUBSPACE_TRAIN_SHARDS = before;
+      }
+    };
+    const one = await run('1');
+    const two = await run('2');
+    expect(one.trainingThreads).toBe(1);
+    expect(one.trainingThreadsNote).toMatch(/SUBSPACE_TRAIN_SHARDS/);
+    expect(two.trainingThreads).toBe(2);
+    expect(two.trainingThreadsNote).toBeUndefined();
+    // The same training either way (same seed, same data).
+    expect(two.selectLoss).toBeCloseTo(one.selectLoss, 4);
+    expect(two.tuneLoss).toBeCloseTo(one.tuneLoss, 4);
+  });
+
   it('a worker that runs out of memory fails its run with a message that says so', async () => {
     const id = env.jobs.submit(reftSpec({ maxMemoryMb: 16, name: 'starved' }));
     const e = await env.jobs.wait(id);

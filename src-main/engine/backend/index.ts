@@ -11,5 +11,5 @@ export {
 } from './select.js';
 export type { BackendName, BackendReason, BackendReport, InitBackendOptions } from './select.js';
 export { wasmThreadChoice, wasmThreadCount } from './select.js';
-export { installWasmKernels, setWasmKernelThreads, setWasmMatMulRoute, uninstallWasmKernels, wasmKernelStatus, wasmMatMulCounts } from './wasm-kernels.js';
+export { installWasmKernels, setWasmKernelThreads, setWasmMatMulRoute, wasmKernelThreads, uninstallWasmKernels, wasmKernelStatus, wasmMatMulCounts } from './wasm-kernels.js';
 export type { WasmKernelStatus, WasmMatMulCounts, WasmMatMulRoute } from './wasm-kernels.js';

@@ -111,6 +111,10 @@ export function setWasmKernelThreads(n: number): void {
   xnnThreads = Math.max(1, Math.floor(n));
 }
 
+export function wasmKernelThreads(): number {
+  return xnnThreads;
+}
+
 /**
  * How the replacement matmul chooses: 'auto' uses the cost model; 'xnnpack'
  * always materialises transposes and splits batches (tests use it to reach that

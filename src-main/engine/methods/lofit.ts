@@ -37,12 +37,18 @@ import type { SiteEdit, Transformer } from '../model/transformer.js';
 import type { TaskExample } from '../tasks/schema.js';
 import { evaluateExamples, type EvalResult } from '../eval/evaluate.js';
 import { AdamW, warmupLinear } from '../train/optim.js';
-import { completionLoss, encodeExamples, epochBatches, PrefixCache, supervisedBatch, targetLogProbs } from '../train/supervised.js';
+import { encodeExamples, epochBatches, PrefixCache } from '../train/supervised.js';
 import { ProgressClock, type RunHooks } from './progress.js';
 import { BestEpoch, devImprovesBy, restoreVariables, scoredDevRecord, snapshotVariables, type ScoredDevRecord } from './best-epoch.js';
 import type { TrainSchedule } from './train-schedule.js';
-import { dpoLoss, preferenceBatch, referenceLogProbs, requirePreferences } from './dpo.js';
+import { referenceLogProbs, requirePreferences } from './dpo.js';
 import { gaussianArray, rankHeads, resolveK, validateHeads, type HeadRef, type KSpec } from './heads.js';
+import { cacheRows, FoldedOffsets, rowsWeight, scaleEdits, splitRows, stepTaskLoss, type StepData } from './lofit-step.js';
+import type { LofitShardGrad, LofitShardRun } from './lofit-shard.js';
+import { trainingHelper } from '../parallel/training-helper.js';
+import type { ShardThread } from '../parallel/shard-thread.js';
+
+export { FoldedOffsets } from './lofit-step.js';
 
 export type LofitLoss = 'ce' | 'dpo';
 
@@ -106,6 +112,9 @@ interface LoopOutcome {
   steps: number;
   /** DPO: how many examples got reference log-probabilities, and in how many forward passes. */
   reference?: { examples: number; forwards: number };
+  /** Parts each batch was split into across threads (2: with the training helper), and why 1 where it was. */
+  shards: number;
+  shardsNote?: string;
 }
 
 export interface LofitSelectResult extends LoopOutcome {
@@ -182,6 +191,38 @@ interface Trainable {
   cacheLayer?: number;
   /** Restore the parameters of the best dev epoch at the end. */
   keepBest: boolean;
+  /** What a helper thread needs to build the same edits: step 1's scales or step 2's heads. */
+  shard: Pick<LofitShardRun, 'kind' | 'heads'>;
+}
+
+/**
+ * The part of each batch a helper thread computes: its rows' loss and gradient, weighted by
+ * their share of the batch's mean, are added to this thread's.
+ */
+class HelperSteps {
+  constructor(
+    private readonly thread: ShardThread,
+    private readonly vars: tf.Variable[],
+  ) {}
+
+  post(rows: number[]): void {
+    this.thread.post({ task: 'lofit', op: 'step', rows, params: this.vars.map((v) => v.dataSync() as Float32Array) });
+  }
+
+  /** Adds weight × the helper's gradient to `grads` (replacing those tensors) and returns weight × its loss. */
+  addInto(grads: tf.NamedTensorMap, weight: number): number {
+    const r = this.thread.collect() as LofitShardGrad;
+    this.vars.forEach((v, i) => {
+      const sum = tf.tidy(() => tf.add(grads[v.name], tf.mul(tf.tensor(r.grads[i], v.shape), weight)));
+      grads[v.name].dispose();
+      grads[v.name] = sum;
+    });
+    return weight * r.loss;
+  }
+
+  end(): void {
+    if (!this.thread.isClosed) this.thread.call({ task: 'lofit', op: 'end' });
+  }
 }
 
 /** The shared training loop of both steps: AdamW, warm-up + linear decay, dev each epoch, NaN guard. */
@@ -191,14 +232,35 @@ function runLoop(model: Transformer, tok: SubspaceTokenizer, data: { train: Task
   const prefs = cfg.loss === 'dpo' ? requirePreferences(encoded, data.train) : undefined;
   const pad = spec.padTokenId ?? spec.eosTokenIds[0] ?? 0;
   const n = encoded.length;
-  const out: LoopOutcome = { loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], steps: 0 };
-  // Rows 0..n-1: prompt ⧺ completion; with DPO, rows n..2n-1: prompt ⧺ rejected.
-  const cacheRows = prefs ? [...encoded, ...prefs.map((e) => ({ prompt: e.prompt, completion: e.rejected }))] : encoded;
-  const cache = t.cacheLayer !== undefined ? new PrefixCache(model, t.cacheLayer, cacheRows, pad) : undefined;
+  const out: LoopOutcome = { loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], steps: 0, shards: 1 };
+  const cache = t.cacheLayer !== undefined ? new PrefixCache(model, t.cacheLayer, cacheRows(encoded, prefs), pad) : undefined;
   const opt = new AdamW(t.vars, { weightDecay: cfg.weightDecay, clipNorm: cfg.clipNorm });
+  let helper: HelperSteps | undefined;
   try {
     const ref = prefs ? referenceLogProbs(model, prefs, pad, cfg.referenceBatchSize) : undefined;
     if (ref) out.reference = { examples: ref.chosen.length, forwards: ref.forwards };
+    const stepData: StepData = { model, encoded, prefs, ref, beta: cfg.beta, pad, cache };
+    if (cfg.batchSize >= 2 && n >= 2) {
+      const h = trainingHelper(model);
+      if ('none' in h) out.shardsNote = h.none;
+      else {
+        const run: LofitShardRun = {
+          op: 'run',
+          modelKey: h.modelKey,
+          ...t.shard,
+          shapes: t.vars.map((v) => [...v.shape]),
+          encoded,
+          prefs,
+          ref: ref && { chosen: Array.from(ref.chosen), rejected: Array.from(ref.rejected) },
+          beta: cfg.beta,
+          pad,
+          cacheLayer: t.cacheLayer,
+        };
+        h.thread.call({ task: 'lofit', ...run });
+        helper = new HelperSteps(h.thread, t.vars);
+        out.shards = 2;
+      }
+    }
     const stepsPerEpoch = Math.ceil(n / cfg.batchSize);
     const total = stepsPerEpoch * cfg.epochs;
     const warmup = Math.round(total * cfg.warmupRatio);
@@ -208,25 +270,24 @@ function runLoop(model: Transformer, tok: SubspaceTokenizer, data: { train: Task
     for (let epoch = 0; epoch < cfg.epochs; epoch++) {
       const t0 = performance.now();
       for (const idx of epochBatches(n, cfg.batchSize, cfg.seed, epoch)) {
-        const b = prefs ? preferenceBatch(idx.map((i) => prefs[i]), pad) : supervisedBatch(idx.map((i) => encoded[i]), pad);
-        const rows = prefs ? [...idx, ...idx.map((i) => n + i)] : idx;
-        const T = b.ids[0].length;
-        const start = cache ? { layer: cache.layer, residual: cache.batch(rows, T) } : undefined;
+        // With a helper: it takes the second half of the rows while this thread does the first.
+        const parts = helper && idx.length >= 2 ? splitRows(idx, 2) : [idx];
+        const mine = parts.length === 2 ? rowsWeight(stepData, parts[0]) / rowsWeight(stepData, idx) : 1;
+        if (parts.length === 2) helper!.post(parts[1]);
         const edits = t.edits();
         const { value, grads } = tf.variableGrads(() => {
-          const r = model.forward({ inputIds: b.ids, attentionMask: b.mask }, { edits, start, logits: { positions: b.targetPositions } });
-          const task = ref
-            ? dpoLoss(targetLogProbs(r.logits!, b.targets), idx.map((i) => ref.chosen[i]), idx.map((i) => ref.rejected[i]), cfg.beta)
-            : completionLoss(r.logits!, b.targets);
-          return t.penalty ? (tf.add(task, t.penalty()) as tf.Scalar) : task;
+          const task = stepTaskLoss(stepData, parts[0], edits);
+          const weighted = mine === 1 ? task : (tf.mul(task, mine) as tf.Scalar);
+          return t.penalty ? (tf.add(weighted, t.penalty()) as tf.Scalar) : weighted;
         }, t.vars);
-        const loss = value.dataSync()[0];
+        let loss = value.dataSync()[0];
+        if (parts.length === 2) loss += helper!.addInto(grads, 1 - mine);
         if (!Number.isFinite(loss)) {
-          tf.dispose([value, ...Object.values(grads), start?.residual]);
+          tf.dispose([value, ...Object.values(grads)]);
           throw new SubspaceError('INTERNAL', `training diverged: the loss became ${loss} at step ${step} (epoch ${epoch}); lower the learning rate (now ${cfg.lr})`, 'lr');
         }
         opt.step(grads, warmupLinear(step, total, warmup, cfg.lr));
-        tf.dispose([value, ...Object.values(grads), start?.residual]);
+        tf.dispose([value, ...Object.values(grads)]);
         out.loss.push({ step, value: loss });
         step++;
         clock.tick(step, { loss, epoch });
@@ -244,6 +305,7 @@ function runLoop(model: Transformer, tok: SubspaceTokenizer, data: { train: Task
   } finally {
     opt.dispose();
     cache?.dispose();
+    helper?.end();
   }
   return out;
 }
@@ -268,10 +330,10 @@ export function lofitSelect(model: Transformer, tok: SubspaceTokenizer, data: { 
     const outcome = runLoop(model, tok, data, cfg, hooks, {
       phase: 'lofit-select',
       vars,
-      // One edit per layer: z [B,T,H,dh] ⊙ (1 + A_l) [H,dh], broadcast over batch and positions.
-      edits: () => vars.map((A, l) => ({ site: 'head_output', layer: l, apply: (z: tf.Tensor) => tf.mul(z, tf.add(A, 1)) })),
+      edits: () => scaleEdits(vars),
       penalty: cfg.l1 > 0 ? () => tf.mul(tf.addN(vars.map((A) => tf.sum(tf.abs(A)))), cfg.l1) as tf.Scalar : undefined,
       keepBest: false,
+      shard: { kind: 'select' },
     });
     const scales = vars.map((A) => (A.dataSync() as Float32Array).slice());
     const scores = scales.map((row) =>
@@ -298,7 +360,7 @@ export function markHeads(spec: { nLayers: number; nHeads: number }, heads: Head
 
 /** A head selection from elsewhere (step 1 skipped) in the shape of a step-1 result, with nothing trained. */
 export function givenSelection(config: LofitSelectConfig, scores: number[][], ranked: HeadRef[], selected: HeadRef[]): LofitSelectResult {
-  return { loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], steps: 0, scores, ranked, selected, k: selected.length, scales: [], meanAbsScale: 0, parameters: 0, config };
+  return { loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], steps: 0, shards: 1, scores, ranked, selected, k: selected.length, scales: [], meanAbsScale: 0, parameters: 0, config };
 }
 
 /**
@@ -315,17 +377,20 @@ export function lofitTune(model: Transformer, tok: SubspaceTokenizer, data: { tr
   const firstLayer = Math.min(...heads.map(([l]) => l));
   // Nothing before the first tuned layer changes in training; the edits sit inside that layer.
   const cacheLayer = cfg.cachePrefix && firstLayer > 0 ? firstLayer : undefined;
+  const folded = new FoldedOffsets(model, heads);
   try {
     const outcome = runLoop(model, tok, data, cfg, hooks, {
       phase: 'lofit-tune',
       vars,
-      edits: () => heads.map(([l, h], i) => ({ site: 'head_output', layer: l, head: h, apply: (z: tf.Tensor) => tf.add(z, vars[i]) })),
+      edits: () => folded.edits(vars),
       cacheLayer,
       keepBest: true,
+      shard: { kind: 'tune', heads },
     });
     const offsets = vars.map((v) => (v.dataSync() as Float32Array).slice());
     return { ...outcome, heads: heads.map(([l, h]) => [l, h] as HeadRef), offsets, parameters: lofitParameterCount(heads.length, dh), config: cfg, cachedPrefixLayer: cacheLayer };
   } finally {
+    folded.dispose();
     tf.dispose(vars);
   }
 }
