@@ -24,6 +24,9 @@ export interface AdamWState {
   v: SavedTensor[];
 }
 
+/** Up to this many parameters in all, AdamW updates them in memory rather than with kernels. */
+export const SMALL_PARAMETERS = 1 << 16;
+
 /**
  * AdamW (Loshchilov & Hutter) with global-norm clipping. tfjs ships Adam
  * without decoupled weight decay, and its optimisers take no per-step rate.
@@ -47,9 +50,48 @@ export class AdamW {
   /** Applies one update with learning rate `lr`; returns the gradient norm before clipping. */
   step(grads: tf.NamedTensorMap, lr: number): number {
     this.t++;
-    const { beta1, beta2, eps, weightDecay, clipNorm } = this.o;
     const gs = this.vars.map((x) => grads[x.name]);
-    const norm = tf.tidy(() => tf.sqrt(tf.addN(gs.filter(Boolean).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+    return this.vars.reduce((n, x) => n + x.size, 0) <= SMALL_PARAMETERS ? this.stepInPlace(gs, lr) : this.stepWithKernels(gs, lr);
+  }
+
+  /**
+   * The update on the values in memory: for the few thousand parameters of an intervention,
+   * the fifteen or so kernels per variable of stepWithKernels cost more than the arithmetic.
+   */
+  private stepInPlace(gs: (tf.Tensor | undefined)[], lr: number): number {
+    const { beta1, beta2, eps, weightDecay, clipNorm } = this.o;
+    const g = gs.map((t) => t?.dataSync() as Float32Array | undefined);
+    let sq = 0;
+    for (const a of g) if (a) for (let j = 0; j < a.length; j++) sq += a[j] * a[j];
+    const norm = Math.sqrt(sq);
+    const scale = clipNorm !== undefined && norm > clipNorm ? clipNorm / (norm + 1e-6) : 1;
+    const bc1 = 1 - Math.pow(beta1, this.t);
+    const bc2 = 1 - Math.pow(beta2, this.t);
+    const decay = 1 - lr * weightDecay;
+    tf.tidy(() => {
+      this.vars.forEach((x, i) => {
+        const gi = g[i];
+        if (!gi) return;
+        const m = Float32Array.from(this.m[i].dataSync() as Float32Array);
+        const v = Float32Array.from(this.v[i].dataSync() as Float32Array);
+        const w = Float32Array.from(x.dataSync() as Float32Array);
+        for (let j = 0; j < w.length; j++) {
+          const gj = gi[j] * scale;
+          m[j] = beta1 * m[j] + (1 - beta1) * gj;
+          v[j] = beta2 * v[j] + (1 - beta2) * gj * gj;
+          w[j] = w[j] * decay - (lr * (m[j] / bc1)) / (Math.sqrt(v[j] / bc2) + eps);
+        }
+        this.m[i].assign(tf.tensor(m, x.shape, 'float32'));
+        this.v[i].assign(tf.tensor(v, x.shape, 'float32'));
+        x.assign(tf.tensor(w, x.shape, 'float32'));
+      });
+    });
+    return norm;
+  }
+
+  private stepWithKernels(gs: (tf.Tensor | undefined)[], lr: number): number {
+    const { beta1, beta2, eps, weightDecay, clipNorm } = this.o;
+    const norm = tf.tidy(() => tf.sqrt(tf.addN(gs.filter((g): g is tf.Tensor => g !== undefined).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
     const scale = clipNorm !== undefined && norm > clipNorm ? clipNorm / (norm + 1e-6) : 1;
     const bc1 = 1 - Math.pow(beta1, this.t);
     const bc2 = 1 - Math.pow(beta2, this.t);
