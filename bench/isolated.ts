@@ -12,6 +12,8 @@ import { wasmThreadsForTraining } from '../src-main/engine/parallel/training-hel
 
 const [name] = process.argv.slice(2);
 const smoke = process.argv.includes('--smoke');
+const threadsAt = process.argv.indexOf('--threads');
+const threadsArg = threadsAt >= 0 ? Number(process.argv[threadsAt + 1]) : undefined;
 
 const WORKLOADS: Record<string, () => Promise<() => Promise<unknown> | unknown>> = {
   das: async () => {
@@ -28,7 +30,7 @@ const WORKLOADS: Record<string, () => Promise<() => Promise<unknown> | unknown>>
 async function main(): Promise<void> {
   const load = WORKLOADS[name];
   if (!load) throw new Error(`isolated: unknown workload '${name}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
-  const wasmThreads = name === 'lofit' ? wasmThreadsForTraining() : undefined;
+  const wasmThreads = name === 'lofit' ? wasmThreadsForTraining() : threadsArg;
   const report = await initBackend(wasmThreads ? { wasmThreads } : {});
   const work = await load();
   const { result, memory } = await withMemory(work);

@@ -8,6 +8,8 @@
  *   npm run bench:smoke            toy sizes, for CI; writes bench/results.smoke.json only
  *   npm run bench -- --no-peer     skip PyTorch
  *   npm run bench -- --only reft,lofit   those sections only; writes bench/results.partial.json
+ *   npm run bench -- --threads 2   wasm threads for this process and the DAS one (default: SUBSPACE_WASM_THREADS, else auto);
+ *                                  LoFIT runs as its jobs do, on one thread with the training helper
  *
  * Ours and the peer take turns workload by workload, so both see the same
  * machine load. Ratios are speed ratios: peer time ÷ our time (above 1: we are faster).
@@ -38,6 +40,11 @@ import { writeBenchmarksMd } from './report.js';
 
 const argv = process.argv.slice(2);
 const smoke = argv.includes('--smoke');
+const threadsAt = argv.indexOf('--threads');
+const threadsArg = threadsAt >= 0 ? argv[threadsAt + 1] : undefined;
+if (threadsArg !== undefined && !(Number.isInteger(Number(threadsArg)) && Number(threadsArg) >= 1)) {
+  throw new Error(`--threads takes a whole number of at least 1 (got ${threadsArg})`);
+}
 const usePeer = !argv.includes('--no-peer');
 const onlyArg = argv.find((a) => a.startsWith('--only'));
 const only = onlyArg ? new Set((onlyArg.includes('=') ? onlyArg.split('=')[1] : argv[argv.indexOf(onlyArg) + 1] ?? '').split(',')) : null;
@@ -118,7 +125,7 @@ async function withTrainShards<T>(n: number, f: () => Promise<T>): Promise<T> {
 /** Runs a workload through bench/isolated.ts in a child process; its figures and memory come back as JSON. */
 function isolated<T>(name: string): Promise<{ result: T; memory: MemoryFigures }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', join(HERE, 'isolated.ts'), name, ...(smoke ? ['--smoke'] : [])], { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', join(HERE, 'isolated.ts'), name, ...(smoke ? ['--smoke'] : []), ...(threadsArg && name !== 'lofit' ? ['--threads', threadsArg] : [])], { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) return reject(new Error(`${name} (own process) failed: ${String(stderr).trim().split('\n').slice(-3).join(' | ') || error.message}`));
       resolve(JSON.parse(String(stdout).trim().split('\n').pop()!) as { result: T; memory: MemoryFigures });
     });
@@ -155,7 +162,7 @@ async function optionalModule<T>(name: string): Promise<T | undefined> {
 
 async function main(): Promise<void> {
   const t00 = performance.now();
-  const report = await initBackend();
+  const report = await initBackend(threadsArg ? { wasmThreads: Number(threadsArg) } : {});
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
