@@ -75,6 +75,19 @@ describe('LoFIT with a training helper thread', () => {
     expect(two.selected).toEqual(one.selected);
   });
 
+  it("the L1 term (added off the tape) is in the recorded loss: λ·Σ|A| at the first step", () => {
+    const m = gpt2;
+    // A learning rate too small to move the scales: after training they are still the initial ones.
+    const frozen = { ...cfg, epochs: 1, lr: 1e-12, initStd: 0.05 };
+    for (const shards of [1, 2]) {
+      const without = withShards(shards, () => lofitSelect(m.model, m.tokenizer!, { train, dev: [] }, { ...frozen, l1: 0 }));
+      const withL1 = withShards(shards, () => lofitSelect(m.model, m.tokenizer!, { train, dev: [] }, { ...frozen, l1: 0.3 }));
+      const sumAbs = withL1.scales.reduce((a, row) => a + row.reduce((b, x) => b + Math.abs(x), 0), 0);
+      expect(sumAbs).toBeGreaterThan(1);
+      expect(withL1.loss[0].value - without.loss[0].value).toBeCloseTo(0.3 * sumAbs, 4);
+    }
+  });
+
   it('step 2 with a cached prefix and DPO on a grouped-query model trains the same offsets', () => {
     const m = llama;
     const heads: HeadRef[] = [[1, 0], [1, 3], [2, 1]];

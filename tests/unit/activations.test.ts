@@ -27,6 +27,18 @@ describe('activations', () => {
     tf.dispose([x, y, g]);
   });
 
+  it("gelu_new's written-out gradient holds inside a tidy on the tape and for a [B, T, d] batch", () => {
+    const shape = [2, 3, 67];
+    const vals = Float32Array.from({ length: 2 * 3 * 67 }, (_, i) => xs[(i * 7) % xs.length]);
+    const x = tf.variable(tf.tensor(vals, shape), true, 'gelu_grad_probe');
+    // As in the model's forward: the activation runs in a tidy inside the function being differentiated.
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.tidy(() => activate(x, 'gelu_new')), 3)) as tf.Scalar, [x]);
+    const want = Array.from(vals, (v) => 3 * geluNewGrad(v));
+    expect(maxAbsDiff(grads[x.name].dataSync(), want)).toBeLessThan(6e-6);
+    expect(value.dataSync()[0]).toBeCloseTo(3 * Array.from(vals, geluNew).reduce((a, b) => a + b, 0), 1);
+    tf.dispose([x, value, ...Object.values(grads)]);
+  });
+
   it('gelu (erf) and silu equal their definitions', () => {
     const x = tf.tensor1d(xs);
     const silu = activate(x, 'silu');

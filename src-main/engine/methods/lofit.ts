@@ -186,8 +186,11 @@ interface Trainable {
   vars: tf.Variable[];
   /** The edits applying the current parameters at every position. */
   edits: () => SiteEdit[];
-  /** Added to the task loss inside the gradient (e.g. the L1 term). */
-  penalty?: () => tf.Scalar;
+  /**
+   * λ of an L1 term λ Σ|x| over every parameter. Its value and subgradient λ·sign(x) are added
+   * outside the gradient tape, in memory: on the tape it cost about 25 kernels a step.
+   */
+  l1?: number;
   cacheLayer?: number;
   /** Restore the parameters of the best dev epoch at the end. */
   keepBest: boolean;
@@ -196,33 +199,34 @@ interface Trainable {
 }
 
 /**
- * The part of each batch a helper thread computes: its rows' loss and gradient, weighted by
- * their share of the batch's mean, are added to this thread's.
+ * The part of each batch a helper thread computes: its rows' loss and gradient, to be weighted by
+ * their share of the batch's mean and added to this thread's.
  */
 class HelperSteps {
-  constructor(
-    private readonly thread: ShardThread,
-    private readonly vars: tf.Variable[],
-  ) {}
+  constructor(private readonly thread: ShardThread) {}
 
-  post(rows: number[]): void {
-    this.thread.post({ task: 'lofit', op: 'step', rows, params: this.vars.map((v) => v.dataSync() as Float32Array) });
+  post(rows: number[], params: Float32Array[]): void {
+    this.thread.post({ task: 'lofit', op: 'step', rows, params });
   }
 
-  /** Adds weight × the helper's gradient to `grads` (replacing those tensors) and returns weight × its loss. */
-  addInto(grads: tf.NamedTensorMap, weight: number): number {
-    const r = this.thread.collect() as LofitShardGrad;
-    this.vars.forEach((v, i) => {
-      const sum = tf.tidy(() => tf.add(grads[v.name], tf.mul(tf.tensor(r.grads[i], v.shape), weight)));
-      grads[v.name].dispose();
-      grads[v.name] = sum;
-    });
-    return weight * r.loss;
+  collect(): LofitShardGrad {
+    return this.thread.collect() as LofitShardGrad;
   }
 
   end(): void {
     if (!this.thread.isClosed) this.thread.call({ task: 'lofit', op: 'end' });
   }
+}
+
+/** Adds per-variable gradients computed off the tape to `grads`, one add each (replacing those tensors). */
+function addToGrads(grads: tf.NamedTensorMap, vars: tf.Variable[], extra: (Float32Array | undefined)[]): void {
+  vars.forEach((v, i) => {
+    const e = extra[i];
+    if (!e) return;
+    const sum = tf.tidy(() => tf.add(grads[v.name], tf.tensor(e, v.shape, 'float32')));
+    grads[v.name].dispose();
+    grads[v.name] = sum;
+  });
 }
 
 /** The shared training loop of both steps: AdamW, warm-up + linear decay, dev each epoch, NaN guard. */
@@ -232,6 +236,7 @@ function runLoop(model: Transformer, tok: SubspaceTokenizer, data: { train: Task
   const prefs = cfg.loss === 'dpo' ? requirePreferences(encoded, data.train) : undefined;
   const pad = spec.padTokenId ?? spec.eosTokenIds[0] ?? 0;
   const n = encoded.length;
+  const l1 = t.l1 ?? 0;
   const out: LoopOutcome = { loss: [], dev: [], bestEpoch: -1, stoppedEarly: false, epochMs: [], steps: 0, shards: 1 };
   const cache = t.cacheLayer !== undefined ? new PrefixCache(model, t.cacheLayer, cacheRows(encoded, prefs), pad) : undefined;
   const opt = new AdamW(t.vars, { weightDecay: cfg.weightDecay, clipNorm: cfg.clipNorm });
@@ -257,7 +262,7 @@ function runLoop(model: Transformer, tok: SubspaceTokenizer, data: { train: Task
           cacheLayer: t.cacheLayer,
         };
         h.thread.call({ task: 'lofit', ...run });
-        helper = new HelperSteps(h.thread, t.vars);
+        helper = new HelperSteps(h.thread);
         out.shards = 2;
       }
     }
@@ -273,15 +278,31 @@ function runLoop(model: Transformer, tok: SubspaceTokenizer, data: { train: Task
         // With a helper: it takes the second half of the rows while this thread does the first.
         const parts = helper && idx.length >= 2 ? splitRows(idx, 2) : [idx];
         const mine = parts.length === 2 ? rowsWeight(stepData, parts[0]) / rowsWeight(stepData, idx) : 1;
-        if (parts.length === 2) helper!.post(parts[1]);
+        const params = parts.length === 2 || l1 > 0 ? t.vars.map((v) => v.dataSync() as Float32Array) : undefined;
+        if (parts.length === 2) helper!.post(parts[1], params!);
         const edits = t.edits();
         const { value, grads } = tf.variableGrads(() => {
           const task = stepTaskLoss(stepData, parts[0], edits);
-          const weighted = mine === 1 ? task : (tf.mul(task, mine) as tf.Scalar);
-          return t.penalty ? (tf.add(weighted, t.penalty()) as tf.Scalar) : weighted;
+          return mine === 1 ? task : (tf.mul(task, mine) as tf.Scalar);
         }, t.vars);
         let loss = value.dataSync()[0];
-        if (parts.length === 2) loss += helper!.addInto(grads, 1 - mine);
+        // Off the tape: the helper's share and the L1 term, summed per variable, then one add each.
+        const extra: (Float32Array | undefined)[] = t.vars.map(() => undefined);
+        if (parts.length === 2) {
+          const r = helper!.collect();
+          loss += (1 - mine) * r.loss;
+          r.grads.forEach((g, i) => (extra[i] = g.map((x) => x * (1 - mine))));
+        }
+        if (l1 > 0) {
+          params!.forEach((x, i) => {
+            const e = (extra[i] ??= new Float32Array(x.length));
+            for (let j = 0; j < x.length; j++) {
+              loss += l1 * Math.abs(x[j]);
+              e[j] += l1 * Math.sign(x[j]);
+            }
+          });
+        }
+        addToGrads(grads, t.vars, extra);
         if (!Number.isFinite(loss)) {
           tf.dispose([value, ...Object.values(grads)]);
           throw new SubspaceError('INTERNAL', `training diverged: the loss became ${loss} at step ${step} (epoch ${epoch}); lower the learning rate (now ${cfg.lr})`, 'lr');
@@ -331,7 +352,7 @@ export function lofitSelect(model: Transformer, tok: SubspaceTokenizer, data: { 
       phase: 'lofit-select',
       vars,
       edits: () => scaleEdits(vars),
-      penalty: cfg.l1 > 0 ? () => tf.mul(tf.addN(vars.map((A) => tf.sum(tf.abs(A)))), cfg.l1) as tf.Scalar : undefined,
+      l1: cfg.l1,
       keepBest: false,
       shard: { kind: 'select' },
     });
