@@ -46,11 +46,12 @@ export function generatedSection(r: BenchResults): string {
   }
   const lf = r.lofit as Any | undefined;
   if (lf) {
-    const how = lf.shards === 2 ? `, ${lf.device ?? 'wasm'} + training helper thread` : lf.device ? `, ${lf.device}` : '';
+    const rounds = lf.rounds > 1 ? `, median of ${lf.rounds} rounds` : '';
+    const how = (lf.shards === 2 ? `, ${lf.device ?? 'wasm'} + training helper thread` : lf.device ? `, ${lf.device}` : '') + rounds;
     rows.push([`LoFIT step 1 epoch (${lf.model}, ${lf.task}, ${lf.examples} ex., batch ${lf.batch}${how})`, `${n0(lf.select.steadyEpochMs)} ms`, `${n0(lf.peer?.step1EpochMs)} ms`, r2(lf.ratios.step1)]);
     rows.push([`LoFIT step 2 epoch (${lf.tune.heads.length} heads${how})`, `${n0(lf.tune.steadyEpochMs)} ms`, `${n0(lf.peer?.step2EpochMs)} ms`, r2(lf.ratios.step2)]);
     if (lf.noHelper) {
-      const dev = lf.noHelper.device ? `, ${lf.noHelper.device}` : '';
+      const dev = (lf.noHelper.device ? `, ${lf.noHelper.device}` : '') + rounds;
       rows.push([`LoFIT step 1 epoch without the helper thread${dev}`, `${n0(lf.noHelper.select.steadyEpochMs)} ms`, `${n0(lf.peer?.step1EpochMs)} ms`, r2(lf.ratios.step1NoHelper)]);
       rows.push([`LoFIT step 2 epoch without the helper thread${dev}`, `${n0(lf.noHelper.tune.steadyEpochMs)} ms`, `${n0(lf.peer?.step2EpochMs)} ms`, r2(lf.ratios.step2NoHelper)]);
     }
