@@ -63,8 +63,16 @@ export function benchGrowth(m: LoadedModel, train: TaskExample[], steps: number)
       const r = trainReft(m.model, tok, data, { layers: [layer], rank: 4, epochs: steps, batchSize: 8, warmupRatio: 0 }, hooks);
       for (const p of r.interventions) p.intervention.dispose();
     }),
+    // With the training helper, as LoFIT jobs run (its thread's tensors are its own; this counts the loop's).
     run('lofit-tune', (hooks) => {
-      lofitTune(m.model, tok, data, [[layer, 0], [layer, 1]], { epochs: steps, batchSize: 8, warmupRatio: 0 }, hooks);
+      const before = process.env.SUBSPACE_TRAIN_SHARDS;
+      process.env.SUBSPACE_TRAIN_SHARDS = '2';
+      try {
+        lofitTune(m.model, tok, data, [[layer, 0], [layer, 1]], { epochs: steps, batchSize: 8, warmupRatio: 0 }, hooks);
+      } finally {
+        if (before === undefined) delete process.env.SUBSPACE_TRAIN_SHARDS;
+        else process.env.SUBSPACE_TRAIN_SHARDS = before;
+      }
     }),
   ];
 }

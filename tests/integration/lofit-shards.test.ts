@@ -11,28 +11,17 @@ import { splitRows } from '../../src-main/engine/methods/lofit-step.js';
 import { closeTrainingHelper, trainingShards, wasmThreadsForTraining } from '../../src-main/engine/parallel/training-helper.js';
 import { ShardThread } from '../../src-main/engine/parallel/shard-thread.js';
 import type { HeadRef } from '../../src-main/engine/methods/heads.js';
-import type { TaskExample } from '../../src-main/engine/tasks/schema.js';
 import { seededRandom } from '../../src-main/engine/random.js';
+import { toyTask } from '../helpers/toy-task.js';
 import { useTestBackend } from '../helpers/backend.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'reference');
 let gpt2: LoadedModel;
 let llama: LoadedModel;
 
-function toyTask(n: number, seed: number): TaskExample[] {
-  const rand = seededRandom(seed);
-  return Array.from({ length: n }, (_, i) => {
-    const len = 3 + Math.floor(rand() * 5);
-    const toks = Array.from({ length: len }, () => 3 + Math.floor(rand() * 20));
-    const answer = (toks[len - 2] % 8) + 40;
-    // Completions of one or two tokens, so the two halves of a batch weigh differently.
-    const completion = i % 3 === 0 ? ` t${answer} t${answer + 1}` : ` t${answer}`;
-    return { id: `toy-${seed}-${i}`, prompt: toks.map((t) => `t${t}`).join(' '), completion, wrong: [` t${((answer - 40 + 1) % 8) + 40}`] };
-  });
-}
-
-// 19 examples with batch 8: the last batch of an epoch has 3 rows, split 1 + 2.
-const train = toyTask(19, 11);
+// 19 examples with batch 8: the last batch of an epoch has 3 rows, split 1 + 2. Every third
+// completion has a second token, so the two halves of a batch weigh differently.
+const train = toyTask(19, 11).map((e, i) => (i % 3 === 0 ? { ...e, completion: `${e.completion} t50` } : e));
 
 const withShards = <T>(n: number, f: () => T): T => {
   const before = process.env.SUBSPACE_TRAIN_SHARDS;
@@ -99,6 +88,18 @@ describe('LoFIT with a training helper thread', () => {
     two.loss.forEach((l, i) => expect(l.value).toBeCloseTo(one.loss[i].value, 4));
     expect(scaleOf(one.offsets)).toBeGreaterThan(1e-2);
     expect(maxAbs(two.offsets, one.offsets)).toBeLessThan(1e-4);
+  });
+
+  it('keeps the tensor count steady from the first step with the helper and a cached prefix', () => {
+    const m = llama;
+    const counts: number[] = [];
+    const r = withShards(2, () =>
+      lofitTune(m.model, m.tokenizer!, { train, dev: [] }, [[1, 0], [2, 1]], { ...cfg, epochs: 4 }, { onProgress: () => counts.push(tf.memory().numTensors) }),
+    );
+    expect(r.shards).toBe(2);
+    expect(r.cachedPrefixLayer).toBe(1);
+    expect(counts.length).toBe(r.steps);
+    expect(new Set(counts).size).toBe(1);
   });
 
   it('one helper serves runs on different models in turn', () => {

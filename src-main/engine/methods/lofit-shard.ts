@@ -59,6 +59,8 @@ function startRun(m: LofitShardRun): void {
   const model = shardModel(m.modelKey);
   const vars = m.shapes.map((shape) => tf.variable(tf.zeros(shape), true));
   const cache = m.cacheLayer !== undefined ? new PrefixCache(model, m.cacheLayer, cacheRows(m.encoded, m.prefs), m.pad) : undefined;
+  // As the loop does: every row now, so this thread's tensor count is steady from the first step too.
+  cache?.fillAll();
   const folded = m.kind === 'tune' ? new FoldedOffsets(model, m.heads ?? []) : undefined;
   run = {
     data: { model, encoded: m.encoded, prefs: m.prefs, ref: m.ref, beta: m.beta, pad: m.pad, cache },

@@ -264,6 +264,9 @@ function runLoop(model: Transformer, tok: SubspaceTokenizer, data: { train: Task
         h.thread.call({ task: 'lofit', ...run });
         helper = new HelperSteps(h.thread);
         out.shards = 2;
+        // Each thread sees a different half of every batch, so without this its cache would keep
+        // growing for several epochs; filled now, the tensor count is steady from the first step.
+        cache?.fillAll();
       }
     }
     const stepsPerEpoch = Math.ceil(n / cfg.batchSize);

@@ -105,6 +105,11 @@ export class PrefixCache {
     });
   }
 
+  /** Computes every example's residual now (a split batch would otherwise add rows to the cache epoch by epoch). */
+  fillAll(): void {
+    this.fill(this.examples.map((_, i) => i));
+  }
+
   private fill(indices: number[]): void {
     const missing = indices.filter((i) => !this.rows.has(i));
     for (let s = 0; s < missing.length; s += this.batchSize) {
@@ -196,6 +201,11 @@ export class WindowCache {
     });
     const mask = rows.map((r) => Array.from({ length: W }, (_, j) => (j < r.length ? 1 : 0)));
     return { residual, cache, starts: rows.map((r) => r.start), ids, mask, dispose: () => (residual.dispose(), cache.dispose()) };
+  }
+
+  /** Computes every example's residual now (a split batch would otherwise add rows to the cache epoch by epoch). */
+  fillAll(): void {
+    this.fill(this.examples.map((_, i) => i));
   }
 
   private fill(indices: number[]): void {
