@@ -148,6 +148,12 @@ describe('the helper thread', () => {
       expect(() => t.call({ task: 'lofit', op: 'step', rows: [0], params: [] })).toThrow(/before its run/);
       // Still answering after errors.
       expect(t.call({ task: 'lofit', op: 'end' })).toBeUndefined();
+      // Answers owed for messages nobody collected (a step whose loop failed) are dropped by drain(),
+      // so the next call reads its own answer, not an old one.
+      t.post({ task: 'no-such-task' });
+      t.post({ task: 'lofit', op: 'end' });
+      t.drain();
+      expect(() => t.call({ task: 'still-no-such-task' })).toThrow(/'still-no-such-task'/);
     } finally {
       t.close();
     }

@@ -213,8 +213,11 @@ class HelperSteps {
     return this.thread.collect() as LofitShardGrad;
   }
 
+  /** Ends the helper's run; a step posted but never collected (this thread failed in between) is read first. */
   end(): void {
-    if (!this.thread.isClosed) this.thread.call({ task: 'lofit', op: 'end' });
+    if (this.thread.isClosed) return;
+    this.thread.drain();
+    this.thread.call({ task: 'lofit', op: 'end' });
   }
 }
 

@@ -7,6 +7,7 @@ let current: { key: number; model: Transformer } | undefined;
 
 export function setShardModel(key: number, plain: PlainModel): void {
   current?.model.dispose();
+  // A rebuild that throws must not leave the disposed model in place.
   current = undefined;
   current = { key, model: modelFromPlain(plain) };
 }

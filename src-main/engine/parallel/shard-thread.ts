@@ -121,6 +121,17 @@ export class ShardThread {
     }
   }
 
+  /** Reads and drops every answer still owed (after a step that failed between post and collect), errors included. */
+  drain(): void {
+    while (this.pending > 0 && !this.closed) {
+      try {
+        this.collect();
+      } catch {
+        // An owed answer that was an error; the caller has already failed for its own reason.
+      }
+    }
+  }
+
   /** Sends a message and waits for its answer. */
   call(message: unknown): unknown {
     this.post(message);
