@@ -8,6 +8,7 @@ import { trainReft } from '../src-main/engine/methods/reft.js';
 import { lofitTune } from '../src-main/engine/methods/lofit.js';
 import type { RunHooks } from '../src-main/engine/methods/progress.js';
 import type { TaskExample } from '../src-main/engine/tasks/schema.js';
+import { withEnv } from './env.js';
 
 export interface GrowthFigures {
   method: string;
@@ -65,14 +66,7 @@ export function benchGrowth(m: LoadedModel, train: TaskExample[], steps: number)
     }),
     // With the training helper, as LoFIT jobs run (its thread's tensors are its own; this counts the loop's).
     run('lofit-tune', (hooks) => {
-      const before = process.env.SUBSPACE_TRAIN_SHARDS;
-      process.env.SUBSPACE_TRAIN_SHARDS = '2';
-      try {
-        lofitTune(m.model, tok, data, [[layer, 0], [layer, 1]], { epochs: steps, batchSize: 8, warmupRatio: 0 }, hooks);
-      } finally {
-        if (before === undefined) delete process.env.SUBSPACE_TRAIN_SHARDS;
-        else process.env.SUBSPACE_TRAIN_SHARDS = before;
-      }
+      withEnv('SUBSPACE_TRAIN_SHARDS', '2', () => lofitTune(m.model, tok, data, [[layer, 0], [layer, 1]], { epochs: steps, batchSize: 8, warmupRatio: 0 }, hooks));
     }),
   ];
 }

@@ -28,6 +28,7 @@ import { benchForward, checkDiff, forwardFlops, randomIds } from './forward.js';
 import { GPT2_SMALL, ensureRandomGpt2, type RandomGpt2Shape } from './random-model.js';
 import { benchReft } from './reft.js';
 import { benchLofitOnTask, type LofitFigures } from './lofit.js';
+import { withEnv } from './env.js';
 import { benchGrowth } from './growth.js';
 import { benchStore } from './store.js';
 import { withMemory, type MemoryFigures } from './memory.js';
@@ -108,18 +109,6 @@ interface DasFigures {
   tokens: number;
   batch: number;
   stepMs: Record<'none' | 'layers' | 'window', number>;
-}
-
-/** Runs f with SUBSPACE_TRAIN_SHARDS set to n, then puts the setting back. */
-async function withTrainShards<T>(n: number, f: () => Promise<T>): Promise<T> {
-  const before = process.env.SUBSPACE_TRAIN_SHARDS;
-  process.env.SUBSPACE_TRAIN_SHARDS = String(n);
-  try {
-    return await f();
-  } finally {
-    if (before === undefined) delete process.env.SUBSPACE_TRAIN_SHARDS;
-    else process.env.SUBSPACE_TRAIN_SHARDS = before;
-  }
 }
 
 /** Runs a workload through bench/isolated.ts in a child process; its figures and memory come back as JSON. */
@@ -334,7 +323,7 @@ async function main(): Promise<void> {
       withHelper.push(iso.result);
       memory ??= iso.memory;
       // The same workload in this process without the helper, on this process's threads: the setup before the helper.
-      alone.push(await withTrainShards(1, () => benchLofitOnTask({ smoke })));
+      alone.push(await withEnv('SUBSPACE_TRAIN_SHARDS', '1', () => benchLofitOnTask({ smoke })));
       if (peer) {
         const lf = iso.result;
         const p1 = await peer.ask<{ epochMs: number }>('lofit', { model: lf.folder!, step: 1, lr: lf.select.lr, l1: lf.select.l1, batches: lf.peerBatches });
@@ -375,7 +364,7 @@ async function main(): Promise<void> {
     };
     const list = (xs: number[]) => xs.map((x) => f0(x)).join('/');
     console.log(
-      `lofit: ${lf.model} on ${lf.task}, ${lf.examples} examples, batch ${lf.batch}, ${lf.device}, ${lf.shards} part(s) per batch, median of ${rounds} rounds: ` +
+      `lofit: ${lf.model} on ${lf.task}, ${lf.examples} examples, batch ${lf.batch}, ${lf.device}, ${lf.shards} part(s) per batch, ${rounds === 1 ? 'one round' : `median of ${rounds} rounds`}: ` +
         `step 1 epoch ours ${f0(ours1)} ms (${list(steady(withHelper, 'select'))}), PyTorch ${pm1 !== undefined ? `${f0(pm1)} ms (${list(peer1)})` : '—'} (${ratioText(r1)}); ` +
         `step 2 (heads ${lf.tune.heads.map(([l, h]) => `${l}.${h}`).join(' ')}) ours ${f0(ours2)} ms (${list(steady(withHelper, 'tune'))}), PyTorch ${pm2 !== undefined ? `${f0(pm2)} ms (${list(peer2)})` : '—'} (${ratioText(r2)}); ` +
         `without the helper (${alone[0].device}): ${f0(alone1)} / ${f0(alone2)} ms (${ratioText(a1)} / ${ratioText(a2)})`,

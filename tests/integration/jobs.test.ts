@@ -11,6 +11,7 @@ import { openStore } from '../../src-main/store/index.js';
 import { maxAbsDiff, useTestBackend } from '../helpers/backend.js';
 import { useJobManager } from '../helpers/jobs.js';
 import { toyTask } from '../helpers/toy-task.js';
+import { withEnv } from '../../bench/env.js';
 
 const MODEL = join(import.meta.dirname, '..', 'fixtures', 'reference', 'gpt2-tied');
 const BACKEND = (process.env.SUBSPACE_TEST_BACKEND ?? 'cpu') as 'cpu';
@@ -284,19 +285,13 @@ describe('JobManager', () => {
 
   it('a LoFIT job splits its batches with the training helper thread where asked, and says so', async () => {
     const task = { name: 'toy', examples: train.slice(0, 16), dev: dev.slice(0, 4), test: test.slice(0, 4) };
-    const before = process.env.SUBSPACE_TRAIN_SHARDS;
-    const run = async (shards: string) => {
-      process.env.SUBSPACE_TRAIN_SHARDS = shards;
-      try {
+    const run = (shards: string) =>
+      withEnv('SUBSPACE_TRAIN_SHARDS', shards, async () => {
         const id = env.jobs.submit({ kind: 'lofit', model: MODEL, task, config: { epochs: 1, k: 2, batchSize: 8 }, backend: BACKEND });
         const e = await env.jobs.wait(id);
         expect([e.type, e.error]).toEqual(['done', undefined]);
         return e.summary as { trainingThreads: number; trainingThreadsNote?: string; tuneLoss: number; selectLoss: number };
-      } finally {
-        if (before === undefined) delete process.env.SUBSPACE_TRAIN_SHARDS;
-        else process.env.SUBSPACE_TRAIN_SHARDS = before;
-      }
-    };
+      });
     const one = await run('1');
     const two = await run('2');
     expect(one.trainingThreads).toBe(1);

@@ -13,6 +13,7 @@ import { ShardThread } from '../../src-main/engine/parallel/shard-thread.js';
 import type { HeadRef } from '../../src-main/engine/methods/heads.js';
 import { seededRandom } from '../../src-main/engine/random.js';
 import { toyTask } from '../helpers/toy-task.js';
+import { withEnv } from '../../bench/env.js';
 import { useTestBackend } from '../helpers/backend.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'reference');
@@ -23,16 +24,7 @@ let llama: LoadedModel;
 // completion has a second token, so the two halves of a batch weigh differently.
 const train = toyTask(19, 11).map((e, i) => (i % 3 === 0 ? { ...e, completion: `${e.completion} t50` } : e));
 
-const withShards = <T>(n: number, f: () => T): T => {
-  const before = process.env.SUBSPACE_TRAIN_SHARDS;
-  process.env.SUBSPACE_TRAIN_SHARDS = String(n);
-  try {
-    return f();
-  } finally {
-    if (before === undefined) delete process.env.SUBSPACE_TRAIN_SHARDS;
-    else process.env.SUBSPACE_TRAIN_SHARDS = before;
-  }
-};
+const withShards = <T>(n: number, f: () => T): T => withEnv('SUBSPACE_TRAIN_SHARDS', String(n), f);
 
 const maxAbs = (a: ArrayLike<number>[], b: ArrayLike<number>[]) => Math.max(...a.map((x, i) => Math.max(...Array.from(x, (v, j) => Math.abs(v - b[i][j])))));
 const scaleOf = (a: ArrayLike<number>[]) => Math.max(...a.map((x) => Math.max(...Array.from(x, Math.abs))));
