@@ -17,11 +17,11 @@ export function TransferRuns({ runs, current, onOpen }: { runs: RunSummary[]; cu
             <td>
               <button
                 type="button"
+                className="link"
                 onClick={(e) => {
                   e.stopPropagation();
                   onOpen(r.id);
-                }}
-                style={{ background: 'none', border: 'none', padding: 0, color: 'inherit', font: 'inherit', cursor: 'pointer', textAlign: 'left' }}>
+                }}>
                 {r.name}
               </button>
             </td>
