@@ -57,7 +57,8 @@ function endRun(): void {
 function startRun(m: LofitShardRun): void {
   endRun();
   const model = shardModel(m.modelKey);
-  const vars = m.shapes.map((shape) => tf.variable(tf.zeros(shape), true));
+  // In a tidy, so the zero tensors the variables start from are freed (as newVariable does in lofit.ts).
+  const vars = tf.tidy(() => m.shapes.map((shape) => tf.variable(tf.zeros(shape), true)));
   const cache = m.cacheLayer !== undefined ? new PrefixCache(model, m.cacheLayer, cacheRows(m.encoded, m.prefs), m.pad) : undefined;
   // As the loop does: every row now, so this thread's tensor count is steady from the first step too.
   cache?.fillAll();

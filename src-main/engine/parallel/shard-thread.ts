@@ -82,6 +82,7 @@ export class ShardThread {
     worker.unref();
     port1.unref();
     const t = new ShardThread(worker, port1, signal, opts.replyTimeoutMs ?? 300_000);
+    // The helper's first answer says whether its backend started; read it like any other.
     t.pending = 1;
     try {
       t.collect(opts.startTimeoutMs ?? 60_000);
