@@ -18,7 +18,8 @@ interface Training {
   phases?: { name: string; steps: number; lr: number; lines: number; minutes: number; finalLoss: number }[];
   seed: number;
   steps: number;
-  batch: number;
+  tokensPerBatch: number;
+  wallMinutes: number;
   lr: number;
   minutes: number;
   backend: string;
@@ -52,9 +53,14 @@ export function documentDemoModels(dir = builtinModelsDir()): string {
     '',
     'Small models trained from scratch by `npm run train:demo` (scripts/train-demo.ts) with the engine',
     'itself: full-parameter AdamW on the task suite\'s pretraining corpus (`src-main/engine/tasks/corpus.ts`),',
-    'one process per model. Phase 1 trains on the whole mixture; phase 2 replays part of it and adds',
-    'fresh hierarchical-equality and induction lines plus the pair-equality sub-skill ("w x =" → true/false),',
-    'which phase 1 alone leaves near chance. Each folder is an ordinary Hugging Face folder (`config.json`,',
+    'one process per model. Batches group lines of one length up to a token budget, so almost no compute',
+    'goes to padding. Phase 1 trains on the whole mixture, with hierarchical-equality lines whose two',
+    'equalities each hold 75% of the time: on balanced lines neither equality alone predicts the answer',
+    '(it is their XNOR), and small models sit at chance for thousands of steps; biased, each equality',
+    'predicts the answer by itself and the features form. Phase 2 replays part of the mixture and adds',
+    'fresh balanced hierarchical-equality and induction lines. The random words of those two tasks (the',
+    'four symbols, the first pass of an induction sequence) are not trained on: no model can predict them,',
+    'and their gradients only add noise. Each folder is an ordinary Hugging Face folder (`config.json`,',
     '`model.safetensors`, `tokenizer.json`), loaded through the same path as any downloaded model;',
     '`training.json` holds the settings and the test-split figures below.',
     '',
@@ -73,7 +79,10 @@ export function documentDemoModels(dir = builtinModelsDir()): string {
     const c = DEMO_CONFIGS[name];
     lines.push(`## ${name}`, '');
     lines.push(`Config: ${JSON.stringify(c)}`, '');
-    lines.push(`Training: seed ${t.seed}, ${t.steps} steps of ${t.batch} sequences, ${t.minutes.toFixed(1)} min in all on ${t.backend}, final loss ${t.finalLoss.toFixed(3)}.`, '');
+    lines.push(
+      `Training: seed ${t.seed}, ${t.steps} steps of about ${t.tokensPerBatch} tokens (lines of one length batched together), ${t.minutes.toFixed(1)} min of steps and ${t.wallMinutes.toFixed(1)} min for the whole process on ${t.backend}, final loss ${t.finalLoss.toFixed(3)}.`,
+      '',
+    );
     for (const p of t.phases ?? []) lines.push(`- ${p.name}: ${p.steps} steps, peak lr ${p.lr}, ${p.lines} corpus lines, ${p.minutes.toFixed(1)} min, final loss ${p.finalLoss.toFixed(3)}`);
     if (t.phases) lines.push('');
     lines.push('| task | test examples | accuracy | logit diff (correct − wrong) | prefers correct (MC1) | MC2 | role |', '|---|---|---|---|---|---|---|');

@@ -19,11 +19,11 @@ import { SubspaceTokenizer, loadTokenizer } from '../src-main/engine/io/tokenize
 import { writeModelFolder } from '../src-main/engine/io/model-writer.js';
 import { parseModelConfig } from '../src-main/engine/model/config.js';
 import { initWeights, makeTrainable } from '../src-main/engine/model/init.js';
-import { seededRandom } from '../src-main/engine/model/generate.js';
 import { Transformer } from '../src-main/engine/model/transformer.js';
-import { freshSkillLines, pairEqualityLines, pretrainingCorpus, shuffleLines } from '../src-main/engine/tasks/corpus.js';
+import { biasedEqualityLines, freshSkillLines, pretrainingCorpus, shuffleLines, type CorpusLine } from '../src-main/engine/tasks/corpus.js';
 import { listTasks, loadTask } from '../src-main/engine/tasks/registry.js';
 import { AdamW, warmupLinear } from '../src-main/engine/train/optim.js';
+import { LengthBatches } from '../src-main/engine/train/length-batches.js';
 import { lmBatch, lmLoss } from '../src-main/engine/train/lm.js';
 import { builtinModelsDir } from '../src-main/engine/paths.js';
 import { DEMO_CONFIGS, demoTokenizerFiles } from './demo-models.js';
@@ -35,14 +35,17 @@ function arg(name: string, fallback: string): string {
 }
 
 const SEED = Number(arg('seed', '2026'));
-const STEPS = Number(arg('steps', '4000'));
-const BATCH = Number(arg('batch', '32'));
+const STEPS = Number(arg('steps', '3500'));
+/** Padded tokens per batch: batches group lines of one length, so short lines come many to a batch. */
+const TOKENS = Number(arg('tokens', '512'));
 const LR = Number(arg('lr', '2e-3'));
 const OUT = arg('out', builtinModelsDir());
 const ONLY = arg('only', '');
 const PHASE2_STEPS = Number(arg('phase2-steps', '2500'));
+/** How often each equality holds in phase 1's hierarchical-equality lines (biasedEqualityLine says why). */
+const EQUALITY_BIAS = 0.75;
 const PHASE2_LR = Number(arg('phase2-lr', '1e-3'));
-/** 1: train from scratch (both phases); 2: continue the saved phase-1 weights with phase 2 only. */
+/** 1: train from scratch; N > 1: continue the weights saved after phase N − 1 with phases N on. */
 const FROM_PHASE = Number(arg('from-phase', '1'));
 
 export async function evaluateAll(model: Transformer, tok: SubspaceTokenizer, split: 'test' | 'dev' = 'test'): Promise<Record<string, EvalResult>> {
@@ -63,29 +66,38 @@ interface Phase {
   finalLoss: number;
 }
 
-/** One training phase: AdamW with warm-up and linear decay over `steps` batches of corpus lines. */
-function trainPhase(name: string, model: Transformer, vars: tf.Variable[], corpus: number[][], phase: { name: string; steps: number; lr: number; seed: number }): Phase {
+/** A corpus line as token ids, with the first position whose prediction is trained. */
+interface Row {
+  ids: number[];
+  from?: number;
+}
+
+function encodeLines(tok: SubspaceTokenizer, lines: CorpusLine[]): Row[] {
+  return lines.map((l) => ({ ids: tok.encode(l.text), from: l.learnFrom }));
+}
+
+/** One training phase: AdamW with warm-up and linear decay over `steps` batches of about TOKENS tokens. */
+function trainPhase(name: string, model: Transformer, vars: tf.Variable[], corpus: Row[], phase: { name: string; steps: number; lr: number; seed: number }): Phase {
   const spec = model.spec;
   const opt = new AdamW(vars, { weightDecay: 0.01, clipNorm: 1 });
-  const rand = seededRandom(phase.seed);
-  const order = corpus.map((_, i) => i);
-  let cursor = order.length;
+  const batches = new LengthBatches(
+    corpus.map((r) => r.ids.length),
+    TOKENS,
+    phase.seed,
+  );
   const log = (s: string) => process.stdout.write(`[${name}] ${s}\n`);
   const t0 = performance.now();
   let ema = 0;
+  let rows = 0;
   for (let step = 0; step < phase.steps; step++) {
-    const seqs: number[][] = [];
-    while (seqs.length < BATCH) {
-      if (cursor >= order.length) {
-        for (let i = order.length - 1; i > 0; i--) {
-          const j = Math.floor(rand() * (i + 1));
-          [order[i], order[j]] = [order[j], order[i]];
-        }
-        cursor = 0;
-      }
-      seqs.push(corpus[order[cursor++]]);
-    }
-    const batch = lmBatch(seqs, spec.padTokenId ?? 0, 4);
+    const picked = batches.next().map((i) => corpus[i]);
+    rows += picked.length;
+    const batch = lmBatch(
+      picked.map((r) => r.ids),
+      spec.padTokenId ?? 0,
+      4,
+      picked.map((r) => r.from),
+    );
     const { value, grads } = tf.variableGrads(() => lmLoss(model, batch), vars);
     const loss = value.dataSync()[0];
     opt.step(grads, warmupLinear(step, phase.steps, Math.min(200, phase.steps / 10), phase.lr));
@@ -94,7 +106,7 @@ function trainPhase(name: string, model: Transformer, vars: tf.Variable[], corpu
     ema = step === 0 ? loss : 0.98 * ema + 0.02 * loss;
     if (step % 100 === 0 || step === phase.steps - 1) {
       const sec = (performance.now() - t0) / 1000;
-      log(`${phase.name} step ${step}/${phase.steps} loss ${ema.toFixed(3)} ${(sec / (step + 1)).toFixed(3)} s/step, ${(sec / 60).toFixed(1)} min, tensors ${tf.memory().numTensors}`);
+      log(`${phase.name} step ${step}/${phase.steps} loss ${ema.toFixed(3)} ${(sec / (step + 1)).toFixed(3)} s/step, ${(sec / 60).toFixed(1)} min, ${(rows / (step + 1)).toFixed(1)} lines/batch, tensors ${tf.memory().numTensors}`);
     }
   }
   opt.dispose();
@@ -102,17 +114,21 @@ function trainPhase(name: string, model: Transformer, vars: tf.Variable[], corpu
 }
 
 /**
- * Phase 2 keeps replaying the phase-1 mixture and adds fresh hierarchical-equality
- * and induction lines plus the pair-equality sub-skill: the two skills phase 1
- * leaves near chance on these small models.
+ * Phase 1: the whole mixture, with its hierarchical-equality lines drawn with
+ * biased equalities so the two equality features can form.
  */
-function phase2Corpus(tok: SubspaceTokenizer): number[][] {
+function phase1Corpus(): CorpusLine[] {
+  const mixture = pretrainingCorpus(SEED, { linesFor: { 'hierarchical-equality': 0 } });
+  return shuffleLines([...mixture, ...biasedEqualityLines(SEED, 15000, EQUALITY_BIAS)], SEED);
+}
+
+/**
+ * Phase 2 keeps replaying the phase-1 mixture and adds fresh balanced
+ * hierarchical-equality and induction lines: the two skills that need the most data.
+ */
+function phase2Corpus(): CorpusLine[] {
   const replay = pretrainingCorpus(SEED).slice(0, 15000);
-  const lines = shuffleLines(
-    [...replay, ...freshSkillLines('hierarchical-equality', SEED, 20000), ...pairEqualityLines(SEED, 10000), ...freshSkillLines('induction', SEED, 10000)],
-    SEED,
-  );
-  return lines.map((l) => tok.encode(l.text));
+  return shuffleLines([...replay, ...freshSkillLines('hierarchical-equality', SEED, 25000), ...freshSkillLines('induction', SEED, 15000)], SEED + 1);
 }
 
 async function trainOne(name: string): Promise<void> {
@@ -125,11 +141,17 @@ async function trainOne(name: string): Promise<void> {
   const tok = await loadTokenizer(tokDir);
   const dir = join(OUT, name);
   const phases: Phase[] = [];
+  let earlierWallMinutes = 0;
   let weights;
-  if (FROM_PHASE === 2) {
-    // Continue from the phase-1 weights already in the output folder.
-    const prev = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as { phases?: Phase[]; steps: number; lr: number; minutes: number; finalLoss: number };
-    phases.push(prev.phases?.[0] ?? { name: 'phase 1', steps: prev.steps, lr: prev.lr, lines: pretrainingCorpus(SEED).length, minutes: prev.minutes, finalLoss: prev.finalLoss });
+  const plan = [
+    { name: 'phase 1', steps: STEPS, lr: LR, seed: SEED, corpus: phase1Corpus },
+    { name: 'phase 2', steps: PHASE2_STEPS, lr: PHASE2_LR, seed: SEED + 1, corpus: phase2Corpus },
+  ];
+  if (FROM_PHASE > 1) {
+    // Continue from the weights already in the output folder, saved after phase FROM_PHASE − 1.
+    const prev = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as { phases: Phase[]; wallMinutes: number };
+    phases.push(...prev.phases.slice(0, FROM_PHASE - 1));
+    earlierWallMinutes = prev.wallMinutes;
     weights = (await loadModelFolder(dir, { name })).model.weights;
   } else {
     weights = initWeights(spec, SEED);
@@ -137,19 +159,18 @@ async function trainOne(name: string): Promise<void> {
   const vars = makeTrainable(weights);
   const model = new Transformer(spec, weights);
   const log = (s: string) => process.stdout.write(`[${name}] ${s}\n`);
-  log(`${vars.reduce((a, v) => a + v.size, 0)} parameters, backend ${report.backend}, batch ${BATCH}`);
-  if (FROM_PHASE === 1) {
-    const corpus = pretrainingCorpus(SEED).map((l) => tok.encode(l.text));
-    phases.push({ ...trainPhase(name, model, vars, corpus, { name: 'phase 1', steps: STEPS, lr: LR, seed: SEED }), lines: corpus.length });
-  }
-  phases.push(trainPhase(name, model, vars, phase2Corpus(tok), { name: 'phase 2', steps: PHASE2_STEPS, lr: PHASE2_LR, seed: SEED + 1 }));
+  log(`${vars.reduce((a, v) => a + v.size, 0)} parameters, backend ${report.backend}, ${TOKENS} tokens per batch`);
+  for (const p of plan.slice(FROM_PHASE - 1)) phases.push(trainPhase(name, model, vars, encodeLines(tok, p.corpus()), p));
   mkdirSync(dir, { recursive: true });
   writeModelFolder(dir, config, spec, weights, files);
   // Evaluate through exactly the path any downloaded model takes.
   const loaded = await loadModelFolder(dir, { name });
   const results = await evaluateAll(loaded.model, loaded.tokenizer!);
   const minutes = phases.reduce((a, p) => a + p.minutes, 0);
-  const training = { seed: SEED, steps: phases.reduce((a, p) => a + p.steps, 0), batch: BATCH, lr: LR, minutes, backend: report.backend, finalLoss: phases.at(-1)!.finalLoss, phases, test: results };
+  // The whole process, corpus building and evaluation included: what a retrain costs. A
+  // continued run adds the earlier process's time (its evaluation counted twice: an upper bound).
+  const wallMinutes = earlierWallMinutes + process.uptime() / 60;
+  const training = { seed: SEED, steps: phases.reduce((a, p) => a + p.steps, 0), tokensPerBatch: TOKENS, lr: LR, minutes, wallMinutes, backend: report.backend, finalLoss: phases.at(-1)!.finalLoss, phases, test: results };
   writeFileSync(join(dir, 'training.json'), JSON.stringify(training, null, 2) + '\n');
   for (const [task, r] of Object.entries(results)) log(`${task}: accuracy ${(100 * r.accuracy).toFixed(1)}%, logit diff ${r.meanLogitDiff.toFixed(2)}${r.mc2 !== undefined ? `, MC1 ${(100 * r.preferCorrect).toFixed(1)}%, MC2 ${(100 * r.mc2).toFixed(1)}%` : ''}`);
 }

@@ -2,19 +2,38 @@ import type { LineGenerator } from './generators/common.js';
 import { sp } from './generators/common.js';
 import { factPrompt } from './generators/fact-recall.js';
 import { familyGenerator } from './generators/family.js';
-import { hierarchicalEqualityGenerator } from './generators/hierarchical-equality.js';
+import { biasedEqualityLine, hierarchicalEqualityGenerator } from './generators/hierarchical-equality.js';
 import { DEFAULT_TASK_SEED, generateTask } from './generators/index.js';
 import { inductionGenerator } from './generators/induction.js';
 import { ioiGenerator } from './generators/ioi.js';
 import { Rng, deriveSeed } from './generators/rng.js';
 import { truthfulQuestions } from './generators/truthful.js';
 import { FACT_TEMPLATES, knowledgeBase } from './generators/world.js';
-import { SYMBOLS } from './vocabulary.js';
 
 /** One training line: a full sentence (prompt + completion) and the task it comes from. */
 export interface CorpusLine {
   task: string;
   text: string;
+  /**
+   * The index of the first word worth predicting, where the words before it are
+   * random draws no model can predict (hierarchical equality's symbols, an
+   * induction sequence's first pass): training on those adds only noise.
+   */
+  learnFrom?: number;
+}
+
+/** Where a skill line's predictable part starts (see CorpusLine.learnFrom). */
+export function learnFrom(task: string, text: string): number | undefined {
+  const words = text.trim().split(/\s+/);
+  if (task === 'hierarchical-equality') return words.length - 1;
+  // The repeat's first word cannot be foreseen; every word after it can be copied.
+  if (task === 'induction') return words.indexOf(words[0], 1) + 1;
+  return undefined;
+}
+
+function skillLine(task: string, text: string): CorpusLine {
+  const from = learnFrom(task, text);
+  return from === undefined ? { task, text } : { task, text, learnFrom: from };
 }
 
 export interface CorpusOptions {
@@ -57,7 +76,7 @@ export function pretrainingCorpus(seed: number, options: CorpusOptions = {}): Co
     const splits = generateTask(g.name, taskSeed);
     const heldOut = new Set([...splits.dev, ...splits.test].map((e) => g.keyOf(e)));
     const own = splits.train.slice(0, perTask).map((e) => e.prompt + e.completion);
-    for (const text of own) lines.push({ task: g.name, text });
+    for (const text of own) lines.push(skillLine(g.name, text));
     const rng = new Rng(deriveSeed(seed, `corpus:${g.name}`));
     let misses = 0;
     for (let added = own.length; added < perTask; ) {
@@ -66,7 +85,7 @@ export function pretrainingCorpus(seed: number, options: CorpusOptions = {}): Co
         if (++misses > 1_000_000) throw new Error(`corpus: cannot draw fresh ${g.name} lines`);
         continue;
       }
-      lines.push({ task: g.name, text: line.text });
+      lines.push(skillLine(g.name, line.text));
       added++;
     }
   }
@@ -87,17 +106,20 @@ export function pretrainingCorpus(seed: number, options: CorpusOptions = {}): Co
 }
 
 /**
- * "w x =" → " true" when the two symbols are equal, else " false" (balanced):
- * the sub-skill hierarchical equality composes. Small models learn the full
- * task far sooner with it in the mixture.
+ * Hierarchical-equality lines whose equalities each hold with probability `p`
+ * (biasedEqualityLine says why), never a dev or test prompt.
  */
-export function pairEqualityLines(seed: number, n: number): CorpusLine[] {
-  const rng = new Rng(deriveSeed(seed, 'corpus:pair-equality'));
-  return Array.from({ length: n }, () => {
-    const a = rng.pick(SYMBOLS);
-    const b = rng.bool() ? a : rng.pick(SYMBOLS.filter((s) => s !== a));
-    return { task: 'pair-equality', text: `${a} ${b} =${sp(a === b ? 'true' : 'false')}` };
-  });
+export function biasedEqualityLines(seed: number, n: number, p: number, taskSeed = DEFAULT_TASK_SEED): CorpusLine[] {
+  const g = hierarchicalEqualityGenerator;
+  const splits = generateTask(g.name, taskSeed);
+  const heldOut = new Set([...splits.dev, ...splits.test].map((e) => g.keyOf(e)));
+  const rng = new Rng(deriveSeed(seed, `corpus:biased-equality:${p}`));
+  const out: CorpusLine[] = [];
+  while (out.length < n) {
+    const line = biasedEqualityLine(rng, p);
+    if (!heldOut.has(line.key)) out.push(skillLine(g.name, line.text));
+  }
+  return out;
 }
 
 /** Fresh lines of one skill task (never a dev or test item), for later training phases. */
@@ -110,7 +132,7 @@ export function freshSkillLines(task: string, seed: number, n: number, taskSeed 
   const out: CorpusLine[] = [];
   while (out.length < n) {
     const line = g.freshLine(rng);
-    if (!heldOut.has(line.key)) out.push({ task, text: line.text });
+    if (!heldOut.has(line.key)) out.push(skillLine(task, line.text));
   }
   return out;
 }
@@ -119,3 +141,4 @@ export function freshSkillLines(task: string, seed: number, n: number, taskSeed 
 export function shuffleLines(lines: CorpusLine[], seed: number): CorpusLine[] {
   return new Rng(deriveSeed(seed, 'corpus:shuffle2')).shuffle(lines);
 }
+

@@ -9,12 +9,18 @@ export interface LmBatch {
   weights: number[][];
 }
 
-/** Builds a next-token batch; `answerWeight` up-weights predicting each sequence's final token. */
-export function lmBatch(seqs: number[][], pad: number, answerWeight = 1): LmBatch {
+/**
+ * Builds a next-token batch; `answerWeight` up-weights predicting each sequence's final token.
+ * `from[i]`, where given, is the first position of row i whose prediction is trained (the
+ * positions before it get weight 0).
+ */
+export function lmBatch(seqs: number[][], pad: number, answerWeight = 1, from?: (number | undefined)[]): LmBatch {
   const T = Math.max(...seqs.map((s) => s.length));
   const ids = seqs.map((s) => [...s, ...new Array(T - s.length).fill(pad)]);
   const mask = seqs.map((s) => [...s.map(() => 1), ...new Array(T - s.length).fill(0)]);
-  const weights = seqs.map((s) => Array.from({ length: T }, (_, t) => (t < s.length - 2 ? 1 : t === s.length - 2 ? answerWeight : 0)));
+  const weights = seqs.map((s, i) =>
+    Array.from({ length: T }, (_, t) => (t < (from?.[i] ?? 0) ? 0 : t < s.length - 2 ? 1 : t === s.length - 2 ? answerWeight : 0)),
+  );
   return { ids, mask, weights };
 }
 

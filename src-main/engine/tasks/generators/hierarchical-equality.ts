@@ -131,3 +131,16 @@ export const hierarchicalEqualityGenerator: LineGenerator = {
     return example.prompt;
   },
 };
+
+/**
+ * A training line whose two equalities each hold with probability `p`. Balanced
+ * lines give the answer no correlation with either equality alone, so a model
+ * trained only on them sits at chance for a long time (the XNOR of two learned
+ * features); with p ≠ ½ each equality predicts the answer by itself, the
+ * features form, and balanced lines then teach the rest.
+ */
+export function biasedEqualityLine(rng: Rng, p: number): FreshLine {
+  const d = drawCombo(rng, rng.next() < p, rng.next() < p);
+  const prompt = build(d).prompt;
+  return { key: prompt, text: prompt + hierarchicalEqualityAnswer(d.wx, d.yz) };
+}
