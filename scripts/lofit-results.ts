@@ -282,7 +282,7 @@ function findings(r: TaskRun): string[] {
   const spread = Math.max(r.random.sd, 1 / r.sizes.test);
   out.push(
     `- ${name}: LoFIT ${pct(r.lofit.metric)} against base ${pct(r.base)} (${pts(gain)} points)` +
-      (Math.abs(gain) < 1.5 / r.sizes.test ? ': **no gain**.' : gain < 0 ? ': **worse than the base model**.' : '.') +
+      (gain === 0 ? ': **no gain**.' : Math.abs(gain) < 1.5 / r.sizes.test ? ': **within one test example of the base model**.' : gain < 0 ? ': **worse than the base model**.' : '.') +
       ` Against random heads (${pct(r.random.mean)} ± ${pct(r.random.sd)}): ${pts(vsRandom)} points` +
       (Math.abs(vsRandom) <= spread ? ' — **within the spread of random heads, so the selection adds nothing here**.' : vsRandom > 0 ? ' — the selected heads do better than random ones.' : ' — **random heads do better**.'),
   );
@@ -325,13 +325,21 @@ function summary(runs: TaskRun[], dh: number): string[] {
   const varying = (f: TaskRun['families'][number]) => f.answers.length > 1;
   if (truthful.length > 0) {
     const steps = Math.ceil(truthful[0].sizes.train / 8);
+    const frac = (pick: (f: TaskRun['families'][number]) => boolean) => {
+      const fs = truthful.flatMap((r) => r.families.filter(pick));
+      return fs.reduce((a, f) => a + f.all * f.n, 0) / Math.max(1, fs.reduce((a, f) => a + f.n, 0));
+    };
+    const lead =
+      frac(fixed) > frac(varying) + 0.2
+        ? 'A fixed offset per head does learn a subject-independent answer preference'
+        : 'A fixed offset per head moves answers, but not mainly by adding one answer for every subject';
     out.push(
-      `- A fixed offset per head does learn a subject-independent answer preference: with all 32 heads (${32 * dh} values) step 2 gets ${count(fixed, 'all')} of the truthful questions whose family shares one true answer and ${count(varying, 'all')} of those whose answer depends on the subject (both models together); LoRA, whose update depends on the input, gets ${count(fixed, 'lora')} and ${count(varying, 'lora')}. ` +
+      `- ${lead}: with all 32 heads (${32 * dh} values) step 2 gets ${count(fixed, 'all')} of the truthful questions whose family shares one true answer and ${count(varying, 'all')} of those whose answer depends on the subject (both models together); LoRA, whose update depends on the input, gets ${count(fixed, 'lora')} and ${count(varying, 'lora')}. ` +
         `This needs a learning rate scaled to the few steps these tasks give (${EPOCHS} epochs of ${steps} steps on truthful) and the dev epoch chosen by MC1: greedy accuracy (the true answer being the top token of the whole vocabulary) can stay at 0 while MC1 rises, and an accuracy-only choice then keeps the first epoch whatever the offsets learn.`,
     );
     const further = truthful.every((r) => r.margin.random >= r.margin.lofit);
     out.push(
-      `- With LoFIT's K = ${K} heads (${K * dh} values) step 2 narrows the truthful margin (${truthful.map((r) => `${r.model}: ${r.margin.base.toFixed(1)} → ${r.margin.lofit.toFixed(1)}`).join(', ')}) but leaves the true answer behind the myths, which the models were trained on for thousands of steps, on every test question` +
+      `- With LoFIT's K = ${K} heads (${K * dh} values) step 2 narrows the truthful margin (${truthful.map((r) => `${r.model}: ${r.margin.base.toFixed(1)} → ${r.margin.lofit.toFixed(1)}`).join(', ')}) but leaves the true answer behind the myths, which the models were trained on for thousands of steps, on ${truthful.every((r) => r.lofit.metric === 0) ? 'every test question' : `all but ${truthful.map((r) => `${Math.round(r.lofit.metric * r.sizes.test)} (${r.model})`).join(' and ')} of the test questions`}` +
         (further ? `; ${K} random heads move it as far or further (${truthful.map((r) => r.margin.random.toFixed(1)).join(', ')}), so step 1's choice is not what holds it back.` : '.'),
     );
   }
@@ -339,7 +347,7 @@ function summary(runs: TaskRun[], dh: number): string[] {
     const maxGain = Math.max(...facts.map((r) => Math.max(r.lofit.metric - r.base, r.all.metric - r.base)));
     out.push(
       `- Fact-edit needs the answer the prompt states, a different one for every prompt: a fixed offset cannot name it, only make later heads copy from the prompt more readily. The offsets narrow the gap to the memorised fact (${facts.map((r) => `${r.model}: ${r.margin.base.toFixed(1)} → ${r.margin.lofit.toFixed(1)} with LoFIT's heads, ${r.margin.all.toFixed(1)} with all`).join('; ')})` +
-        (maxGain < 0.035 ? `, but the stated fact becomes the greedy answer at most ${(100 * maxGain).toFixed(0)} points more often than in the base model.` : '.'),
+        (maxGain < 0.035 ? `, but the stated fact becomes the greedy answer at most ${(100 * maxGain).toFixed(0)} point${Math.round(100 * maxGain) === 1 ? '' : 's'} more often than in the base model.` : '.'),
     );
   }
   return out;

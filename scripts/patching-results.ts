@@ -145,10 +145,14 @@ async function main(): Promise<void> {
         `| ${c.model} | ${c.task}${weak(c) ? ' †' : ''} | ${c.n} | ${f(c.clean)} | ${f(c.corrupt)} | ${c.top.map((h) => `${h.label} (${h.effect >= 0 ? '+' : ''}${f(h.effect)})`).join(', ')} | ${Math.round(c.overlap * TOP)} of ${TOP} |`,
     ),
     '',
-    `† The clean and corrupt runs differ by less than ${WEAK} in mean logit difference: the model barely tells the two`,
-    'answers apart on this task (see assets/models/README.md), so the normalised effects divide by a small number and',
-    'are large and noisy; read the ranking, not the size.',
-    '',
+    ...(cells.some(weak)
+      ? [
+          `† The clean and corrupt runs differ by less than ${WEAK} in mean logit difference: the model barely tells the two`,
+          'answers apart on this task (see assets/models/README.md), so the normalised effects divide by a small number and',
+          'are large and noisy; read the ranking, not the size.',
+          '',
+        ]
+      : []),
     '## When to trust attribution',
     '',
     `Over the ${cells.length} task × model cases, ρ for heads is ${f(median(heads))} at the median (lowest ${f(min(heads))}) when denoising and`,

@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     '',
     'On `truthful`, an edit at the last prompt token is enough to teach answers that do not depend on the subject',
     '(creature questions: " no"; food questions: " nothing"); questions whose true answer is another stored fact',
-    '(founders) stay wrong, because the edit would have to change which fact the model recalls, not just how it answers.',
+    '(founders, capitals) stay mostly wrong, because the edit would have to change which fact the model recalls, not just how it answers.',
     'On `fact-edit`, the logit difference moves toward the stated fact but accuracy barely does: answering with a fact',
     'stated earlier in the prompt needs attention to copy it from there, which a rank-4 edit at the first and last',
     'positions of two early layers hardly reaches. LoFIT (docs/results/lofit.md) edits attention heads directly.',
