@@ -346,7 +346,7 @@ function summary(runs: TaskRun[], dh: number): string[] {
   if (facts.length > 0) {
     const maxGain = Math.max(...facts.map((r) => Math.max(r.lofit.metric - r.base, r.all.metric - r.base)));
     out.push(
-      `- Fact-edit needs the answer the prompt states, a different one for every prompt: a fixed offset cannot name it, only make later heads copy from the prompt more readily. The offsets narrow the gap to the memorised fact (${facts.map((r) => `${r.model}: ${r.margin.base.toFixed(1)} → ${r.margin.lofit.toFixed(1)} with LoFIT's heads, ${r.margin.all.toFixed(1)} with all`).join('; ')})` +
+      `- Fact-edit needs the answer the prompt states, a different one for every prompt: a fixed offset cannot name it, only make later heads copy from the prompt more readily. ${facts.some((r) => r.margin.lofit - r.margin.base > 0.1) ? 'The offsets narrow the gap to the memorised fact' : "LoFIT's offsets leave the gap to the memorised fact where it was; all heads narrow it"} (${facts.map((r) => `${r.model}: ${r.margin.base.toFixed(1)} → ${r.margin.lofit.toFixed(1)} with LoFIT's heads, ${r.margin.all.toFixed(1)} with all`).join('; ')})` +
         (maxGain < 0.035 ? `, but the stated fact becomes the greedy answer at most ${(100 * maxGain).toFixed(0)} point${Math.round(100 * maxGain) === 1 ? '' : 's'} more often than in the base model.` : '.'),
     );
   }
