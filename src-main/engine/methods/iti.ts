@@ -21,7 +21,7 @@ import * as tf from '../tf.js';
 import { SubspaceError } from '../errors.js';
 import type { SubspaceTokenizer } from '../io/tokenizer.js';
 import type { SiteEdit, Transformer } from '../model/transformer.js';
-import { seededRandom } from '../random.js';
+import { seededRandom, shuffleInPlace } from '../random.js';
 import type { TaskExample } from '../tasks/schema.js';
 import { evaluateExamples, type EvalResult } from '../eval/evaluate.js';
 import { encodePair } from '../eval/score.js';
@@ -379,12 +379,10 @@ export function validateItiConfig(cfg: ItiConfig): void {
 /** Seeded split of example indices 0..n-1 into train and validation, at least one in each. */
 export function splitExamples(n: number, valFraction: number, seed: number): { train: number[]; val: number[] } {
   if (n < 2) throw new SubspaceError('BAD_ARGUMENT', `ITI needs at least 2 examples to hold some out for validation (got ${n})`, 'examples');
-  const rand = seededRandom(seed);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = shuffleInPlace(
+    Array.from({ length: n }, (_, i) => i),
+    seededRandom(seed),
+  );
   const nVal = Math.min(n - 1, Math.max(1, Math.round(n * valFraction)));
   return { val: order.slice(0, nVal).sort((a, b) => a - b), train: order.slice(nVal).sort((a, b) => a - b) };
 }

@@ -1,4 +1,4 @@
-import { seededRandom } from '../model/generate.js';
+import { seededRandom, shuffleInPlace } from '../random.js';
 
 /**
  * Endless batches of sequence indices, each batch made of sequences of about the
@@ -34,17 +34,12 @@ export class LengthBatches {
     return this.queue.shift()!;
   }
 
-  private shuffle<T>(xs: T[]): T[] {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = Math.floor(this.rand() * (i + 1));
-      [xs[i], xs[j]] = [xs[j], xs[i]];
-    }
-    return xs;
-  }
-
   /** One pass over the corpus. */
   private refill(): void {
-    const order = this.shuffle(this.lengths.map((_, i) => i));
+    const order = shuffleInPlace(
+      this.lengths.map((_, i) => i),
+      this.rand,
+    );
     for (let c = 0; c < order.length; c += this.chunk) {
       // Stable sort: equal lengths keep their shuffled order.
       const part = order.slice(c, c + this.chunk).sort((a, b) => this.lengths[a] - this.lengths[b]);
@@ -59,7 +54,7 @@ export class LengthBatches {
         cur.push(i);
       }
       if (cur.length > 0) batches.push(cur);
-      this.queue.push(...this.shuffle(batches));
+      this.queue.push(...shuffleInPlace(batches, this.rand));
     }
   }
 }

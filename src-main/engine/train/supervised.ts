@@ -3,7 +3,7 @@ import { SubspaceError } from '../errors.js';
 import type { SubspaceTokenizer } from '../io/tokenizer.js';
 import { KVCache, type Transformer } from '../model/transformer.js';
 import type { TaskExample } from '../tasks/schema.js';
-import { seededRandom } from '../model/generate.js';
+import { seededRandom, shuffleInPlace } from '../random.js';
 
 /** A prompt and its completion as token ids (the completion follows the prompt directly). */
 export interface EncodedExample {
@@ -66,12 +66,10 @@ export function completionLoss(logits: tf.Tensor, targets: number[][]): tf.Scala
 
 /** Seeded shuffles of example indices into batches, one list per epoch. */
 export function epochBatches(n: number, batchSize: number, seed: number, epoch: number): number[][] {
-  const rand = seededRandom(seed * 1000 + epoch);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = shuffleInPlace(
+    Array.from({ length: n }, (_, i) => i),
+    seededRandom(seed * 1000 + epoch),
+  );
   const out: number[][] = [];
   for (let i = 0; i < n; i += batchSize) out.push(order.slice(i, i + batchSize));
   return out;
