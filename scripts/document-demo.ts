@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { EvalResult } from '../src-main/engine/eval/evaluate.js';
 import { builtinModelsDir } from '../src-main/engine/paths.js';
 import { DEMO_CONFIGS } from './demo-models.js';
 
@@ -14,8 +15,19 @@ export const LEFT_FOR_INTERVENTIONS: Record<string, string> = {
   truthful: 'prefer the true answer; the corpus teaches the popular myth for every question',
 };
 
-interface Training {
-  phases?: { name: string; steps: number; lr: number; lines: number; minutes: number; finalLoss: number }[];
+/** One training phase, as training.json records it. */
+export interface TrainingPhase {
+  name: string;
+  steps: number;
+  lr: number;
+  lines: number;
+  minutes: number;
+  finalLoss: number;
+}
+
+/** A demo model's training.json: written by scripts/train-demo.ts, read here. */
+export interface Training {
+  phases?: TrainingPhase[];
   seed: number;
   steps: number;
   tokensPerBatch: number;
@@ -24,7 +36,7 @@ interface Training {
   minutes: number;
   backend: string;
   finalLoss: number;
-  test: Record<string, { n: number; accuracy: number; meanLogitDiff: number; preferCorrect: number; mc2?: number }>;
+  test: Record<string, EvalResult>;
 }
 
 /** The base behaviours below the 90% aim, said plainly. */

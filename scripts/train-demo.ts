@@ -27,7 +27,7 @@ import { LengthBatches } from '../src-main/engine/train/length-batches.js';
 import { lmBatch, lmLoss } from '../src-main/engine/train/lm.js';
 import { builtinModelsDir } from '../src-main/engine/paths.js';
 import { DEMO_CONFIGS, demoTokenizerFiles } from './demo-models.js';
-import { documentDemoModels } from './document-demo.js';
+import { documentDemoModels, type Training, type TrainingPhase } from './document-demo.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,9 +42,9 @@ const LR = Number(arg('lr', '2e-3'));
 const OUT = arg('out', builtinModelsDir());
 const ONLY = arg('only', '');
 const PHASE2_STEPS = Number(arg('phase2-steps', '2500'));
+const PHASE2_LR = Number(arg('phase2-lr', '1e-3'));
 /** How often each equality holds in phase 1's hierarchical-equality lines (biasedEqualityLine says why). */
 const EQUALITY_BIAS = 0.75;
-const PHASE2_LR = Number(arg('phase2-lr', '1e-3'));
 /** 1: train from scratch; N > 1: continue the weights saved after phase N − 1 with phases N on. */
 const FROM_PHASE = Number(arg('from-phase', '1'));
 
@@ -55,15 +55,6 @@ export async function evaluateAll(model: Transformer, tok: SubspaceTokenizer, sp
     out[t.name] = evaluateExamples(model, tok, task.splits[split], { multipleChoice: t.kind === 'multiple-choice' });
   }
   return out;
-}
-
-interface Phase {
-  name: string;
-  steps: number;
-  lr: number;
-  lines: number;
-  minutes: number;
-  finalLoss: number;
 }
 
 /** A corpus line as token ids, with the first position whose prediction is trained. */
@@ -77,7 +68,7 @@ function encodeLines(tok: SubspaceTokenizer, lines: CorpusLine[]): Row[] {
 }
 
 /** One training phase: AdamW with warm-up and linear decay over `steps` batches of about TOKENS tokens. */
-function trainPhase(name: string, model: Transformer, vars: tf.Variable[], corpus: Row[], phase: { name: string; steps: number; lr: number; seed: number }): Phase {
+function trainPhase(name: string, model: Transformer, vars: tf.Variable[], corpus: Row[], phase: { name: string; steps: number; lr: number; seed: number }): TrainingPhase {
   const spec = model.spec;
   const opt = new AdamW(vars, { weightDecay: 0.01, clipNorm: 1 });
   const batches = new LengthBatches(
@@ -140,7 +131,7 @@ async function trainOne(name: string): Promise<void> {
   for (const [f, text] of Object.entries(files)) writeFileSync(join(tokDir, f), text);
   const tok = await loadTokenizer(tokDir);
   const dir = join(OUT, name);
-  const phases: Phase[] = [];
+  const phases: TrainingPhase[] = [];
   let earlierWallMinutes = 0;
   let weights;
   const plan = [
@@ -149,7 +140,7 @@ async function trainOne(name: string): Promise<void> {
   ];
   if (FROM_PHASE > 1) {
     // Continue from the weights already in the output folder, saved after phase FROM_PHASE − 1.
-    const prev = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as { phases: Phase[]; wallMinutes: number };
+    const prev = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as { phases: TrainingPhase[]; wallMinutes: number };
     phases.push(...prev.phases.slice(0, FROM_PHASE - 1));
     earlierWallMinutes = prev.wallMinutes;
     weights = (await loadModelFolder(dir, { name })).model.weights;
@@ -170,7 +161,7 @@ async function trainOne(name: string): Promise<void> {
   // The whole process, corpus building and evaluation included: what a retrain costs. A
   // continued run adds the earlier process's time (its evaluation counted twice: an upper bound).
   const wallMinutes = earlierWallMinutes + process.uptime() / 60;
-  const training = { seed: SEED, steps: phases.reduce((a, p) => a + p.steps, 0), tokensPerBatch: TOKENS, lr: LR, minutes, wallMinutes, backend: report.backend, finalLoss: phases.at(-1)!.finalLoss, phases, test: results };
+  const training: Training = { seed: SEED, steps: phases.reduce((a, p) => a + p.steps, 0), tokensPerBatch: TOKENS, lr: LR, minutes, wallMinutes, backend: report.backend, finalLoss: phases.at(-1)!.finalLoss, phases, test: results };
   writeFileSync(join(dir, 'training.json'), JSON.stringify(training, null, 2) + '\n');
   for (const [task, r] of Object.entries(results)) log(`${task}: accuracy ${(100 * r.accuracy).toFixed(1)}%, logit diff ${r.meanLogitDiff.toFixed(2)}${r.mc2 !== undefined ? `, MC1 ${(100 * r.preferCorrect).toFixed(1)}%, MC2 ${(100 * r.mc2).toFixed(1)}%` : ''}`);
 }

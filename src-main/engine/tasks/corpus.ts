@@ -1,4 +1,4 @@
-import type { LineGenerator } from './generators/common.js';
+import type { FreshLine, LineGenerator, TaskSplits } from './generators/common.js';
 import { sp } from './generators/common.js';
 import { factPrompt } from './generators/fact-recall.js';
 import { familyGenerator } from './generators/family.js';
@@ -34,6 +34,23 @@ export function learnFrom(task: string, text: string): number | undefined {
 function skillLine(task: string, text: string): CorpusLine {
   const from = learnFrom(task, text);
   return from === undefined ? { task, text } : { task, text, learnFrom: from };
+}
+
+/** The keys of a task's dev and test items, which no training line may repeat. */
+function heldOutKeys(g: LineGenerator, splits: TaskSplits): Set<string> {
+  return new Set([...splits.dev, ...splits.test].map((e) => g.keyOf(e)));
+}
+
+/** `n` lines drawn with `draw`, skipping any whose key is held out. */
+function drawLines(task: string, n: number, heldOut: Set<string>, rng: Rng, draw: (rng: Rng) => FreshLine): CorpusLine[] {
+  const out: CorpusLine[] = [];
+  let misses = 0;
+  while (out.length < n) {
+    const line = draw(rng);
+    if (!heldOut.has(line.key)) out.push(skillLine(task, line.text));
+    else if (++misses > 1_000_000) throw new Error(`corpus: cannot draw fresh ${task} lines`);
+  }
+  return out;
 }
 
 export interface CorpusOptions {
@@ -74,20 +91,10 @@ export function pretrainingCorpus(seed: number, options: CorpusOptions = {}): Co
   for (const g of SKILL_TASKS) {
     const perTask = options.linesFor?.[g.name] ?? perTaskDefault;
     const splits = generateTask(g.name, taskSeed);
-    const heldOut = new Set([...splits.dev, ...splits.test].map((e) => g.keyOf(e)));
     const own = splits.train.slice(0, perTask).map((e) => e.prompt + e.completion);
     for (const text of own) lines.push(skillLine(g.name, text));
     const rng = new Rng(deriveSeed(seed, `corpus:${g.name}`));
-    let misses = 0;
-    for (let added = own.length; added < perTask; ) {
-      const line = g.freshLine(rng);
-      if (heldOut.has(line.key)) {
-        if (++misses > 1_000_000) throw new Error(`corpus: cannot draw fresh ${g.name} lines`);
-        continue;
-      }
-      lines.push(skillLine(g.name, line.text));
-      added++;
-    }
+    lines.push(...drawLines(g.name, perTask - own.length, heldOutKeys(g, splits), rng, (r) => g.freshLine(r)));
   }
 
   for (const fact of knowledgeBase()) {
@@ -111,34 +118,19 @@ export function pretrainingCorpus(seed: number, options: CorpusOptions = {}): Co
  */
 export function biasedEqualityLines(seed: number, n: number, p: number, taskSeed = DEFAULT_TASK_SEED): CorpusLine[] {
   const g = hierarchicalEqualityGenerator;
-  const splits = generateTask(g.name, taskSeed);
-  const heldOut = new Set([...splits.dev, ...splits.test].map((e) => g.keyOf(e)));
   const rng = new Rng(deriveSeed(seed, `corpus:biased-equality:${p}`));
-  const out: CorpusLine[] = [];
-  while (out.length < n) {
-    const line = biasedEqualityLine(rng, p);
-    if (!heldOut.has(line.key)) out.push(skillLine(g.name, line.text));
-  }
-  return out;
+  return drawLines(g.name, n, heldOutKeys(g, generateTask(g.name, taskSeed)), rng, (r) => biasedEqualityLine(r, p));
 }
 
 /** Fresh lines of one skill task (never a dev or test item), for later training phases. */
 export function freshSkillLines(task: string, seed: number, n: number, taskSeed = DEFAULT_TASK_SEED): CorpusLine[] {
   const g = SKILL_TASKS.find((x) => x.name === task);
   if (!g) throw new Error(`no skill task '${task}'`);
-  const splits = generateTask(g.name, taskSeed);
-  const heldOut = new Set([...splits.dev, ...splits.test].map((e) => g.keyOf(e)));
   const rng = new Rng(deriveSeed(seed, `corpus:fresh:${task}`));
-  const out: CorpusLine[] = [];
-  while (out.length < n) {
-    const line = g.freshLine(rng);
-    if (!heldOut.has(line.key)) out.push(skillLine(task, line.text));
-  }
-  return out;
+  return drawLines(task, n, heldOutKeys(g, generateTask(g.name, taskSeed)), rng, (r) => g.freshLine(r));
 }
 
 /** Shuffles lines with a seed (the corpus's own order). */
 export function shuffleLines(lines: CorpusLine[], seed: number): CorpusLine[] {
   return new Rng(deriveSeed(seed, 'corpus:shuffle2')).shuffle(lines);
 }
-
