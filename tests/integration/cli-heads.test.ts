@@ -70,4 +70,21 @@ describe('subspace lofit, iti and heads on a demo model', () => {
       expect(r.err).toMatch(msg);
     }
   });
+
+  it('head-patterns prints three layers × heads matrices as text and JSON, and names a length the model cannot hold', async () => {
+    const r = await cli('head-patterns', '--model', 'demo-llama', '--sequences', '8', '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j).toMatchObject({ model: 'demo-llama', sequences: 8, length: 8, seed: 0 });
+    for (const key of ['previousToken', 'duplicateToken', 'induction']) {
+      expect(j[key]).toHaveLength(4);
+      for (const v of j[key].flat()) expect(v >= 0 && v <= 1, `${key} ${v}`).toBe(true);
+    }
+    const text = await cli('head-patterns', '--model', 'demo-llama', '--sequences', '8');
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toMatch(/previous token[\s\S]*duplicate token[\s\S]*induction/);
+    const bad = await cli('head-patterns', '--model', 'demo-gpt2', '--length', '40');
+    expect(bad.code, bad.err).toBe(2);
+    expect(bad.err).toMatch(/length 40 repeated twice after BOS is 81 tokens, more than the model's 64 positions/);
+  });
 });
