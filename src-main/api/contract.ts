@@ -262,6 +262,25 @@ export const methods = {
     }),
     'attention patterns of every head of one layer',
   ),
+  'models.headPatterns': def(
+    z.strictObject({
+      model: modelRef,
+      length: z.number().int().min(2, 'must be at least 2').max(256, 'must be at most 256').default(8),
+      sequences: z.number().int().min(1, 'must be at least 1').max(512, 'must be at most 512').default(64),
+      seed: count.default(0),
+    }),
+    z.object({
+      model: z.string(),
+      /** [layer][head] mean attention weights in [0, 1]. */
+      previousToken: z.array(z.array(z.number())),
+      duplicateToken: z.array(z.array(z.number())),
+      induction: z.array(z.array(z.number())),
+      sequences: count,
+      length: count,
+      seed: count,
+    }),
+    'previous-token, duplicate-token and induction scores of every head, on random sequences repeated twice',
+  ),
   'playground.logitLens': def(
     z.strictObject({ model: modelRef, prompt, topK: z.number().int().min(1).max(20, 'must be at most 20').default(5) }),
     z.object({

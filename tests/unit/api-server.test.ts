@@ -104,6 +104,23 @@ describe('HTTP transport', () => {
     expect((await call('app.info', {})).body.ok).toBe(true);
   });
 
+  it('measures head patterns, naming a bad field and a length the model cannot hold', async () => {
+    const noModel = await call('models.headPatterns', { length: 4 });
+    expect(noModel.body).toEqual({ ok: false, error: { code: 'BAD_ARGUMENT', message: 'models.headPatterns: model: is required', field: 'model' } });
+    const short = await call('models.headPatterns', { model: 'demo-gpt2', length: 1 });
+    expect(short.body).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT', field: 'length' } });
+    const long = await call('models.headPatterns', { model: 'demo-gpt2', length: 40 });
+    expect(long.body).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT', message: "length 40 repeated twice after BOS is 81 tokens, more than the model's 64 positions", field: 'length' } });
+    const r = await call('models.headPatterns', { model: 'demo-gpt2', sequences: 4 });
+    expect(r.body.ok, JSON.stringify(r.body)).toBe(true);
+    const p = r.body.result;
+    expect(p).toMatchObject({ model: 'demo-gpt2', sequences: 4, length: 8, seed: 0 });
+    for (const m of [p.previousToken, p.duplicateToken, p.induction]) {
+      expect(m).toHaveLength(4);
+      for (const row of m) expect(row).toHaveLength(8);
+    }
+  });
+
   it('imports a dataset only when every row is good, listing the bad rows', async () => {
     const csv = 'prompt,completion,wrong\n"The sky is", blue, green\n,missing prompt, x\n"Two plus two is", four,\n';
     const bad = await call('datasets.import', { text: csv, name: 'bad.csv' });

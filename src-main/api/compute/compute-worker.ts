@@ -18,6 +18,7 @@ import { parameterCount } from '../../engine/model/config.js';
 import { builtinModelsDir } from '../../engine/paths.js';
 import type { ComputeHello, ComputeOps, ComputeReply, ComputeRequest } from './ops.js';
 import { attention, generateBoth, logitLens, nextToken } from './playground.js';
+import { headPatterns } from '../../engine/analysis/head-patterns.js';
 import { directionsOf, exportModelName, exportRunFiles, exportRunTables } from './run-files.js';
 import { interchangeCell } from './interchange.js';
 import { reftProjections } from './reft-projections.js';
@@ -63,6 +64,10 @@ const ops: Impl = {
   attention: async ({ model: ref, prompt, layer }) => {
     const m = await model(ref);
     return { model: m.name, layer, ...attention(m, prompt, layer) };
+  },
+  headPatterns: async ({ model: ref, length, sequences, seed }) => {
+    const m = await model(ref);
+    return { model: m.name, ...headPatterns(m.model, m.tokenizer, { length, sequences, seed }) };
   },
   logitLens: async ({ model: ref, prompt, topK }) => {
     const m = await model(ref);

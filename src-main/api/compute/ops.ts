@@ -6,6 +6,7 @@
  */
 import type { BackendReport } from '../../engine/backend/index.js';
 import type { ModelSpec } from '../../engine/model/config.js';
+import type { HeadPatterns } from '../../engine/analysis/head-patterns.js';
 import type { DirectionOut, ExportFormat, RunTablesArgs, RunTablesResult } from './run-files.js';
 import type { TokenText, TopToken } from './playground.js';
 import type { InterchangeCellArgs, InterchangeCellResult } from './interchange.js';
@@ -26,6 +27,7 @@ export interface ComputeOps {
   describeModel: { args: { folder: string }; result: ModelDescription };
   nextToken: { args: { model: string; prompt: string; topK: number }; result: { model: string; tokens: TokenText[]; top: TopToken[] } };
   attention: { args: { model: string; prompt: string; layer: number }; result: { model: string; layer: number; tokens: TokenText[]; patterns: number[][][] } };
+  headPatterns: { args: { model: string; length: number; sequences: number; seed: number }; result: HeadPatterns & { model: string } };
   logitLens: { args: { model: string; prompt: string; topK: number }; result: { model: string; tokens: TokenText[]; layers: { layer: number; positions: TopToken[][] }[] } };
   generate: {
     args: { model: string; prompt: string; maxTokens: number; intervention?: { dir: string; source: string } };

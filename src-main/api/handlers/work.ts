@@ -62,6 +62,7 @@ export function workHandlers(
   | 'playground.nextToken'
   | 'playground.attention'
   | 'playground.logitLens'
+  | 'models.headPatterns'
   | 'playground.generate'
   | 'jobs.start'
   | 'jobs.cancel'
@@ -80,6 +81,7 @@ export function workHandlers(
     'playground.nextToken': (r) => compute.call('nextToken', r),
     'playground.attention': (r) => compute.call('attention', r),
     'playground.logitLens': (r) => compute.call('logitLens', r),
+    'models.headPatterns': (r) => compute.call('headPatterns', r),
     'playground.generate': ({ intervention, ...r }) => {
       let found: { dir: string; source: string } | undefined;
       if (intervention !== undefined) {

@@ -10,6 +10,7 @@ import { useCommand } from '../../app/commands.js';
 import { formatCount } from '../../app/format.js';
 import { ErrorNote, Loading, PathPicker, Section } from '../../app/ui.js';
 import type { ViewDefinition } from '../types.js';
+import { HeadPatternsPanel } from './HeadPatternsPanel.js';
 
 const SOURCE_LABEL: Record<ModelSummary['source'], string> = { 'built-in': 'built-in', 'hf-cache': 'Hugging Face cache', opened: 'opened folder' };
 
@@ -126,6 +127,7 @@ function ModelsView() {
           <ModelDetails m={current} />
         </Section>
       )}
+      {current?.architecture && <HeadPatternsPanel key={current.folder} model={current.folder} auto={current.source === 'built-in'} />}
     </div>
   );
 }

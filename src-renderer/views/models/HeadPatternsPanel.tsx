@@ -1,0 +1,62 @@
+import { useState } from 'react';
+import { useApi } from '../../api/hooks.js';
+import { ErrorNote, Loading, Section } from '../../app/ui.js';
+import { Heatmap, type CellRef } from '../../charts/index.js';
+
+const CHARTS = [
+  { key: 'previousToken', title: 'Previous token', meaning: 'attention to the position before' },
+  { key: 'duplicateToken', title: 'Duplicate token', meaning: "attention to the same token's first occurrence" },
+  { key: 'induction', title: 'Induction', meaning: 'attention to the token that followed it there' },
+] as const;
+
+/** The highest cell of a layers × heads matrix. */
+function best(values: number[][]): CellRef[] {
+  let top: CellRef = [0, 0];
+  values.forEach((row, l) => row.forEach((v, h) => v > values[top[0]][top[1]] && (top = [l, h])));
+  return [top];
+}
+
+/**
+ * Each head's copying signature on random token sequences repeated twice. Built-in models are
+ * measured at once; others load only when asked, since a large model takes a while to read.
+ */
+export function HeadPatternsPanel({ model, auto }: { model: string; auto: boolean }) {
+  const [asked, setAsked] = useState(auto);
+  const r = useApi('models.headPatterns', asked ? { model } : null);
+  return (
+    <Section
+      title="Head patterns"
+      actions={
+        !asked && (
+          <button type="button" onClick={() => setAsked(true)}>
+            Measure head patterns
+          </button>
+        )
+      }
+    >
+      <p className="note">
+        Mean attention weight of every head on random token sequences repeated twice. An induction head in one layer fed by a previous-token head in an
+        earlier one is the copying circuit; <code>subspace head-patterns</code> prints the same figures.
+      </p>
+      {r.error && <ErrorNote error={r.error} />}
+      {r.loading && !r.data && <Loading label="Measuring head patterns" />}
+      {r.data && (
+        <div className="head-patterns">
+          {CHARTS.map((c) => (
+            <Heatmap
+              key={c.key}
+              title={c.title}
+              subtitle={`${r.data!.sequences} sequences of ${r.data!.length} tokens, repeated`}
+              values={r.data![c.key]}
+              orientation="head"
+              scale={{ kind: 'sequential', label: c.meaning, min: 0, max: 1 }}
+              outlined={best(r.data![c.key])}
+              formatValue={(v) => v.toFixed(2)}
+              exportName={`head-patterns-${c.key}`}
+            />
+          ))}
+        </div>
+      )}
+    </Section>
+  );
+}
