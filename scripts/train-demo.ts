@@ -35,15 +35,17 @@ function arg(name: string, fallback: string): string {
 }
 
 const SEED = Number(arg('seed', '2026'));
+const INDUCTION_STEPS = Number(arg('induction-steps', '2200'));
+const INDUCTION_LINES = 60000;
 const STEPS = Number(arg('steps', '3500'));
 /** Padded tokens per batch: batches group lines of one length, so short lines come many to a batch. */
 const TOKENS = Number(arg('tokens', '512'));
 const LR = Number(arg('lr', '2e-3'));
 const OUT = arg('out', builtinModelsDir());
 const ONLY = arg('only', '');
-const PHASE2_STEPS = Number(arg('phase2-steps', '2500'));
-const PHASE2_LR = Number(arg('phase2-lr', '1e-3'));
-/** How often each equality holds in phase 1's hierarchical-equality lines (biasedEqualityLine says why). */
+const SKILLS_STEPS = Number(arg('skills-steps', '2500'));
+const SKILLS_LR = Number(arg('skills-lr', '1e-3'));
+/** How often each equality holds in the mixture phase's hierarchical-equality lines (biasedEqualityLine says why). */
 const EQUALITY_BIAS = 0.75;
 /** 1: train from scratch; N > 1: continue the weights saved after phase N − 1 with phases N on. */
 const FROM_PHASE = Number(arg('from-phase', '1'));
@@ -105,19 +107,29 @@ function trainPhase(name: string, model: Transformer, vars: tf.Variable[], corpu
 }
 
 /**
- * Phase 1: the whole mixture, with its hierarchical-equality lines drawn with
+ * Phase 1: induction lines alone. Trained from scratch on the mixture, the
+ * models settled on an approximate copy (one or two places off) that further
+ * training did not mend; on induction alone they learn to copy within about
+ * two thousand steps, and the mixture's induction lines then keep it.
+ */
+function inductionCorpus(): CorpusLine[] {
+  return freshSkillLines('induction', SEED + 2, INDUCTION_LINES);
+}
+
+/**
+ * Phase 2: the whole mixture, with its hierarchical-equality lines drawn with
  * biased equalities so the two equality features can form.
  */
-function phase1Corpus(): CorpusLine[] {
+function mixtureCorpus(): CorpusLine[] {
   const mixture = pretrainingCorpus(SEED, { linesFor: { 'hierarchical-equality': 0 } });
   return shuffleLines([...mixture, ...biasedEqualityLines(SEED, 15000, EQUALITY_BIAS)], SEED);
 }
 
 /**
- * Phase 2 keeps replaying the phase-1 mixture and adds fresh balanced
+ * Phase 3 keeps replaying the phase-1 mixture and adds fresh balanced
  * hierarchical-equality and induction lines: the two skills that need the most data.
  */
-function phase2Corpus(): CorpusLine[] {
+function skillsCorpus(): CorpusLine[] {
   const replay = pretrainingCorpus(SEED).slice(0, 15000);
   return shuffleLines([...replay, ...freshSkillLines('hierarchical-equality', SEED, 25000), ...freshSkillLines('induction', SEED, 15000)], SEED + 1);
 }
@@ -135,8 +147,9 @@ async function trainOne(name: string): Promise<void> {
   let earlierWallMinutes = 0;
   let weights;
   const plan = [
-    { name: 'phase 1', steps: STEPS, lr: LR, seed: SEED, corpus: phase1Corpus },
-    { name: 'phase 2', steps: PHASE2_STEPS, lr: PHASE2_LR, seed: SEED + 1, corpus: phase2Corpus },
+    { name: 'phase 1 (induction)', steps: INDUCTION_STEPS, lr: LR, seed: SEED + 2, corpus: inductionCorpus },
+    { name: 'phase 2 (mixture)', steps: STEPS, lr: LR, seed: SEED, corpus: mixtureCorpus },
+    { name: 'phase 3 (skills)', steps: SKILLS_STEPS, lr: SKILLS_LR, seed: SEED + 1, corpus: skillsCorpus },
   ];
   if (FROM_PHASE > 1) {
     // Continue from the weights already in the output folder, saved after phase FROM_PHASE − 1.

@@ -47,7 +47,7 @@ describe.each(MODELS)('%s', (name) => {
     for (const [task, r] of Object.entries(training.test)) {
       if (LEFT_FOR_INTERVENTIONS.includes(task)) expect(r.preferCorrect, task).toBeLessThan(0.5);
     }
-    // Reached by both models (assets/models/README.md lists every figure, shortfalls included).
-    for (const task of ['ioi', 'fact-recall', 'family', 'hierarchical-equality']) expect(training.test[task].accuracy, task).toBeGreaterThanOrEqual(0.85);
+    // The aim, reached by both models on every base behaviour (assets/models/README.md lists every figure).
+    for (const task of ['ioi', 'fact-recall', 'family', 'hierarchical-equality', 'induction']) expect(training.test[task].accuracy, task).toBeGreaterThanOrEqual(0.9);
   });
 });
