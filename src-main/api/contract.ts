@@ -268,9 +268,14 @@ export const methods = {
       length: z.number().int().min(2, 'must be at least 2').max(256, 'must be at most 256').default(8),
       sequences: z.number().int().min(1, 'must be at least 1').max(512, 'must be at most 512').default(64),
       seed: count.default(0),
+      /** Draw the tokens from this built-in task's examples; left out, from the whole vocabulary. */
+      task: z.string().regex(/^[a-z0-9-]+$/, 'must be a built-in task name').optional(),
     }),
     z.object({
       model: z.string(),
+      /** 'vocabulary' or the task the tokens came from. */
+      tokensFrom: z.string(),
+      poolSize: count,
       /** [layer][head] mean attention weights in [0, 1]. */
       previousToken: z.array(z.array(z.number())),
       duplicateToken: z.array(z.array(z.number())),

@@ -51,6 +51,16 @@ export async function modelsScenario(page: Page, shotName: string): Promise<void
   await details.waitFor({ timeout: TIMEOUT });
   expect(await details.innerText()).toContain(`${llama.num_attention_heads} query, ${llama.num_key_value_heads} key/value (grouped-query)`);
 
+  // Its head patterns: three layers × heads heatmaps, the highest head of each outlined; the
+  // induction head the view outlines reads from an earlier layer's previous-token head, so it is past layer 0.
+  for (const title of ['Previous token', 'Duplicate token', 'Induction']) {
+    const map = page.locator(`section[aria-label="Head patterns"] svg[aria-label="${title}"]`);
+    await map.waitFor({ timeout: TIMEOUT });
+    await expect.poll(() => map.locator('[data-cell]').count(), { timeout: TIMEOUT }).toBe(llama.num_hidden_layers * llama.num_attention_heads);
+    expect(await map.locator('[data-outline]').count(), title).toBe(1);
+    if (title === 'Induction') expect(Number(await map.locator('[data-outline]').getAttribute('data-row'))).toBeGreaterThan(0);
+  }
+
   // The header names the backend once the compute process is up.
   const badge = page.getByTestId('backend-badge');
   await expect.poll(async () => (await badge.innerText()).trim(), { timeout: TIMEOUT }).toMatch(/^(wasm|cpu|tensorflow|tensorflow-gpu) · /);

@@ -83,6 +83,8 @@ describe('subspace lofit, iti and heads on a demo model', () => {
     const text = await cli('head-patterns', '--model', 'demo-llama', '--sequences', '8');
     expect(text.code, text.err).toBe(0);
     expect(text.out).toMatch(/previous token[\s\S]*duplicate token[\s\S]*induction/);
+    const fromTask = JSON.parse((await cli('head-patterns', '--model', 'demo-llama', '--sequences', '2', '--task', 'induction', '--json')).out);
+    expect(fromTask).toMatchObject({ tokensFrom: 'induction', poolSize: 50 });
     const bad = await cli('head-patterns', '--model', 'demo-gpt2', '--length', '40');
     expect(bad.code, bad.err).toBe(2);
     expect(bad.err).toMatch(/length 40 repeated twice after BOS is 81 tokens, more than the model's 64 positions/);

@@ -119,6 +119,12 @@ describe('HTTP transport', () => {
       expect(m).toHaveLength(4);
       for (const row of m) expect(row).toHaveLength(8);
     }
+    expect(p).toMatchObject({ tokensFrom: 'vocabulary' });
+    const fromTask = await call('models.headPatterns', { model: 'demo-gpt2', sequences: 2, task: 'induction' });
+    expect(fromTask.body.ok && fromTask.body.result).toMatchObject({ tokensFrom: 'induction', poolSize: 50 });
+    const noTask = await call('models.headPatterns', { model: 'demo-gpt2', task: 'no-such-task' });
+    expect(noTask.body).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(noTask.body.error?.message).toContain('no-such-task');
   });
 
   it('imports a dataset only when every row is good, listing the bad rows', async () => {

@@ -27,7 +27,7 @@ export interface ComputeOps {
   describeModel: { args: { folder: string }; result: ModelDescription };
   nextToken: { args: { model: string; prompt: string; topK: number }; result: { model: string; tokens: TokenText[]; top: TopToken[] } };
   attention: { args: { model: string; prompt: string; layer: number }; result: { model: string; layer: number; tokens: TokenText[]; patterns: number[][][] } };
-  headPatterns: { args: { model: string; length: number; sequences: number; seed: number }; result: HeadPatterns & { model: string } };
+  headPatterns: { args: { model: string; length: number; sequences: number; seed: number; task?: string }; result: HeadPatterns & { model: string; tokensFrom: string } };
   logitLens: { args: { model: string; prompt: string; topK: number }; result: { model: string; tokens: TokenText[]; layers: { layer: number; positions: TopToken[][] }[] } };
   generate: {
     args: { model: string; prompt: string; maxTokens: number; intervention?: { dir: string; source: string } };

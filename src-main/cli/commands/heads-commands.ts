@@ -15,7 +15,7 @@ import type { TrainOutcome } from '../../engine/methods/baselines/train.js';
 import type { RepeResult } from '../../engine/methods/baselines/repe.js';
 import type { EvalResult } from '../../engine/eval/evaluate.js';
 import { ablateHeads } from '../../engine/methods/head-ablation.js';
-import { HEAD_PATTERN_DEFAULTS, headPatterns } from '../../engine/analysis/head-patterns.js';
+import { HEAD_PATTERN_DEFAULTS, headPatterns, taskTokens } from '../../engine/analysis/head-patterns.js';
 import type { LoadedModel } from '../../engine/io/model-folder.js';
 import type { TaskExample } from '../../engine/tasks/schema.js';
 import { num } from '../args.js';
@@ -221,15 +221,18 @@ export function registerHeadsCommands(program: Command): void {
     .option('--length <n>', 'tokens per copy', num('length', { int: true, min: 2 }), HEAD_PATTERN_DEFAULTS.length)
     .option('--sequences <n>', 'random sequences to average over', num('sequences', { int: true, min: 1 }), HEAD_PATTERN_DEFAULTS.sequences)
     .option('--seed <s>', 'seed', num('seed', { int: true, min: 0 }), HEAD_PATTERN_DEFAULTS.seed)
+    .option('--task <name>', "draw the tokens from this built-in task's examples instead of the whole vocabulary")
     .option('--json', 'machine-readable output')
-    .action(async (o: { model: string; length: number; sequences: number; seed: number; json?: boolean }) => {
+    .action(async (o: { model: string; length: number; sequences: number; seed: number; task?: string; json?: boolean }) => {
       await startBackend(program);
-      const m = await openModel(o.model, { requireTokenizer: false });
-      const p = headPatterns(m.model, m.tokenizer, { length: o.length, sequences: o.sequences, seed: o.seed });
-      if (o.json) printJson({ model: m.name, ...p });
+      const m = await openModel(o.model, { requireTokenizer: o.task !== undefined });
+      const tokens = o.task === undefined ? undefined : taskTokens(m.tokenizer!, (await loadTask(o.task)).splits.train);
+      const p = headPatterns(m.model, m.tokenizer, { length: o.length, sequences: o.sequences, seed: o.seed, tokens });
+      if (o.json) printJson({ model: m.name, tokensFrom: o.task ?? 'vocabulary', ...p });
       else {
         const best = (s: number[][]): [number, number][] => [rankHeads(s)[0]];
-        console.log(`mean attention weight on ${p.sequences} random sequences of ${p.length} tokens repeated twice (layer × head; * = highest)`);
+        const from = o.task === undefined ? 'the vocabulary' : `the ${o.task} task`;
+        console.log(`mean attention weight on ${p.sequences} random sequences of ${p.length} tokens (from ${p.poolSize} of ${from}) repeated twice (layer × head; * = highest)`);
         for (const [title, s] of [['previous token', p.previousToken], ['duplicate token', p.duplicateToken], ['induction', p.induction]] as const) {
           console.log(`\n${title}\n${formatMatrix(s, best(s), 2)}`);
         }

@@ -24,6 +24,8 @@ export interface HeadPatterns {
   sequences: number;
   length: number;
   seed: number;
+  /** How many distinct tokens the sequences were drawn from. */
+  poolSize: number;
 }
 
 export interface HeadPatternOptions {
@@ -32,6 +34,11 @@ export interface HeadPatternOptions {
   /** Tokens per copy; each row is BOS (where the model has one), the sequence, then the sequence again. */
   length?: number;
   seed?: number;
+  /**
+   * The token ids to draw sequences from (default: the whole vocabulary, specials excluded). A model
+   * trained on a narrow corpus may copy only the tokens it copied in training: taskTokens gives those.
+   */
+  tokens?: number[];
 }
 
 export const HEAD_PATTERN_DEFAULTS = { sequences: 64, length: 8, seed: 0 };
@@ -44,6 +51,20 @@ function tokenPool(model: Transformer, tok: SubspaceTokenizer | undefined): numb
   const pool: number[] = [];
   for (let id = 0; id < n; id++) if (!reserved.has(id) && !tok?.isSpecialId(id)) pool.push(id);
   return pool;
+}
+
+/** The distinct non-special token ids of a task's examples (prompts and completions), in order of first use. */
+export function taskTokens(tok: SubspaceTokenizer, examples: readonly { prompt: string; completion: string }[]): number[] {
+  const seen = new Set<number>();
+  for (const e of examples) for (const id of tok.encode(e.prompt + e.completion)) if (!tok.isSpecialId(id) && id !== tok.bosTokenId) seen.add(id);
+  return [...seen];
+}
+
+function checkPool(tokens: number[], all: number[]): number[] {
+  const allowed = new Set(all);
+  const bad = tokens.find((id) => !allowed.has(id));
+  if (bad !== undefined) throw new SubspaceError('BAD_ARGUMENT', `tokens: ${bad} is not an ordinary token id of this model`, 'tokens');
+  return [...new Set(tokens)];
 }
 
 function wholeAtLeast(name: string, x: number, min: number): void {
@@ -60,8 +81,9 @@ export function headPatterns(model: Transformer, tok: SubspaceTokenizer | undefi
   if (o + 2 * L > spec.maxPositions) {
     throw new SubspaceError('BAD_ARGUMENT', `length ${L} repeated twice${o ? ' after BOS' : ''} is ${o + 2 * L} tokens, more than the model's ${spec.maxPositions} positions`, 'length');
   }
-  const pool = tokenPool(model, tok);
-  if (pool.length < L) throw new SubspaceError('BAD_ARGUMENT', `length ${L} needs ${L} distinct tokens; the vocabulary has ${pool.length} that are not special`, 'length');
+  const all = tokenPool(model, tok);
+  const pool = options.tokens ? checkPool(options.tokens, all) : all;
+  if (pool.length < L) throw new SubspaceError('BAD_ARGUMENT', `length ${L} needs ${L} distinct tokens; there are ${pool.length} to draw from`, 'length');
 
   const rand = seededRandom(seed);
   const ids = Array.from({ length: sequences }, () => {
@@ -97,5 +119,5 @@ export function headPatterns(model: Transformer, tok: SubspaceTokenizer | undefi
   } finally {
     tf.dispose(Object.values(r.sites));
   }
-  return { ...out, sequences, length: L, seed };
+  return { ...out, sequences, length: L, seed, poolSize: pool.length };
 }

@@ -127,7 +127,7 @@ function ModelsView() {
           <ModelDetails m={current} />
         </Section>
       )}
-      {current?.architecture && <HeadPatternsPanel key={current.folder} model={current.folder} auto={current.source === 'built-in'} />}
+      {current?.architecture && <HeadPatternsPanel key={current.folder} model={current.folder} builtIn={current.source === 'built-in'} />}
     </div>
   );
 }
