@@ -69,27 +69,58 @@ function fullReading(saved: Saved): string[] {
   ];
 }
 
-/** The reading of the figures; the numbers come from the saved searches. */
+/** The position that reveals a variable's second symbol: the first place its comparison can be made. */
+const SECOND_SYMBOL: Record<string, string> = { 'w=x': 'X', 'y=z': 'Z' };
+
+/** Per layer before the last, the position where the variable is found best, with its IIA. */
+function trail(r: DasSearchResult): { layer: number; position: string; iia: number; changed: number }[] {
+  return r.layers.slice(0, -1).map((layer, i) => {
+    const j = r.iia[i].indexOf(Math.max(...r.iia[i]));
+    return { layer, position: r.positions[j], iia: r.iia[i][j], changed: r.changedIia[i][j] };
+  });
+}
+
+/** One variable of one model, read from its search: where it is first found and where it moves. */
+function variableReading(model: string, r: DasSearchResult): string {
+  const t = trail(r);
+  const steps = t.map((x) => `layer ${x.layer} ${x.position} ${pct(x.iia)}`).join(', ');
+  const head = `- ${model} \`${r.variable}\` (no intervention ${pct(r.baseline)}): best per layer: ${steps}; best site ${r.best.position} at layer ${r.best.layer}, ${pct(r.best.changedIia)} on the pairs whose label changes.`;
+  // Located: the intervention flips at least 30 points more of the pairs whose label changes than no intervention does.
+  const strong = t.filter((x) => x.changed - r.changedBaseline >= 0.3);
+  if (strong.length === 0) return `${head} No layer's best site flips 30 points more of the changed-label pairs than no intervention: the search does not locate it.`;
+  const second = SECOND_SYMBOL[r.variable];
+  const first = strong[0];
+  const notes: string[] = [];
+  if (first.position === second) notes.push(`It appears first at ${second} (layer ${first.layer}), the first position where both its symbols are visible`);
+  else notes.push(`It appears first at ${first.position} (layer ${first.layer}), not at ${second} where both its symbols are first visible`);
+  const moved = strong.find((x) => x.position !== first.position);
+  if (moved) notes.push(`${notes.length ? ', and ' : ''}moves to ${moved.position} by layer ${moved.layer}${moved.position === 'END' ? ', where the answer is read out' : ''}`);
+  return `${head} ${notes.join('')}.`;
+}
+
+/** The reading of the figures; every sentence follows from the saved searches. */
 function discussion(saved: Saved): string[] {
-  const run = (model: string, variable: string) => saved.runs.find((r) => r.model === model && r.result.variable === variable)!.result;
   const acc = (model: string) => pct(saved.runs.find((r) => r.model === model)!.accuracy);
-  const at = (r: DasSearchResult, layer: number, position: string) => r.iia[r.layers.indexOf(layer)][r.positions.indexOf(position)];
-  const site = (r: DasSearchResult) => `layer ${r.best.layer} at ${r.best.position}: IIA ${pct(r.best.iia)} against ${pct(r.baseline)} with no intervention, ${pct(r.best.changedIia)} of the pairs whose label changes`;
-  const [gWx, gYz] = VARIABLES.map((v) => run('demo-gpt2', v));
-  const [lWx, lYz] = VARIABLES.map((v) => run('demo-llama', v));
-  const last = gWx.layers.at(-1)!;
+  const best = (model: string) => Math.max(...saved.runs.filter((r) => r.model === model).map((r) => r.result.best.iia));
+  const last = saved.runs[0].result.layers.at(-1)!;
+  const fullOf = (model: string) =>
+    saved.runs
+      .filter((r) => r.model === model)
+      .map((r) => (r.full ? `${pct(r.full.best.iia)} (\`${r.result.variable}\`)` : `not run (\`${r.result.variable}\`)`))
+      .join(' and ');
+  const [a, b] = MODELS;
+  const weaker = best(a) - best(b) >= 0.1 ? [b, a] : best(b) - best(a) >= 0.1 ? [a, b] : undefined;
   return [
-    `Both demo models solve the task (test accuracy ${acc('demo-gpt2')} for demo-gpt2 and ${acc('demo-llama')} for demo-llama), so each causal`,
-    'variable is computed somewhere, and the searches show where:',
+    `Both demo models solve the task (test accuracy ${acc(a)} for ${a} and ${acc(b)} for ${b}), so each causal`,
+    'variable is computed somewhere. The best position at each layer traces where it lives:',
     '',
-    `- demo-gpt2 computes \`w=x\` at the X position, in the first two layers (${site(gWx)}; layer 1 at X: ${pct(at(gWx, 1, 'X'))}).`,
-    '  X is the first position where both symbols of the first pair are visible, so the comparison happens as soon as it can. From',
-    `  layer 2 on it is no longer at X (${pct(at(gWx, 2, 'X'))}), and no single position holds it as clearly (best there: ${pct(Math.max(...gWx.iia.slice(2).flat()))}).`,
-    `- It computes \`y=z\` at END, not at Z (${site(gYz)}; Z never exceeds`,
-    `  ${pct(Math.max(...gYz.layers.map((_, i) => gYz.iia[i][gYz.positions.indexOf('Z')])))}): the second comparison waits for the "=" token, where the answer is read out.`,
-    `- demo-llama shows the same places, more weakly: \`w=x\` at ${lWx.best.position} (${site(lWx)}) and \`y=z\` at`,
-    `  ${lYz.best.position} (${site(lYz)}). Training those sites longer on the whole split barely moves them (last`,
-    "  column), so demo-llama's variables are not held in one 8-dimensional subspace at one position the way demo-gpt2's are.",
+    ...saved.runs.map((r) => variableReading(r.model, r.result)),
+    ...(weaker
+      ? [
+          `- ${weaker[0]}'s variables are found less cleanly than ${weaker[1]}'s (best IIA ${pct(best(weaker[0]))} against ${pct(best(weaker[1]))}): they are not held in one`,
+          `  8-dimensional subspace at one position as fully. Its best sites trained longer on the whole split reach ${fullOf(weaker[0])} (last column).`,
+        ]
+      : []),
     `- At the last layer (${last}) a position's residual reaches nothing but its own logits, and only END's are read, so the W to Z cells of`,
     '  that layer repeat the no-intervention figure.',
     '',
