@@ -330,9 +330,11 @@ function summary(runs: TaskRun[], dh: number): string[] {
       return fs.reduce((a, f) => a + f.all * f.n, 0) / Math.max(1, fs.reduce((a, f) => a + f.n, 0));
     };
     const lead =
-      frac(fixed) > frac(varying) + 0.2
-        ? 'A fixed offset per head does learn a subject-independent answer preference'
-        : 'A fixed offset per head moves answers, but not mainly by adding one answer for every subject';
+      Math.max(frac(fixed), frac(varying)) < 0.3
+        ? 'A fixed offset per head teaches few true answers of either kind'
+        : frac(fixed) > frac(varying) + 0.2
+          ? 'A fixed offset per head does learn a subject-independent answer preference'
+          : 'A fixed offset per head moves answers, but not mainly by adding one answer for every subject';
     out.push(
       `- ${lead}: with all 32 heads (${32 * dh} values) step 2 gets ${count(fixed, 'all')} of the truthful questions whose family shares one true answer and ${count(varying, 'all')} of those whose answer depends on the subject (both models together); LoRA, whose update depends on the input, gets ${count(fixed, 'lora')} and ${count(varying, 'lora')}. ` +
         `This needs a learning rate scaled to the few steps these tasks give (${EPOCHS} epochs of ${steps} steps on truthful) and the dev epoch chosen by MC1: greedy accuracy (the true answer being the top token of the whole vocabulary) can stay at 0 while MC1 rises, and an accuracy-only choice then keeps the first epoch whatever the offsets learn.`,
