@@ -54,6 +54,7 @@ const PREPARE: Record<ViewId, (page: Page) => Promise<void>> = {
   async models(page) {
     await page.locator('tr[data-model="demo-gpt2"]').waitFor({ timeout: TIMEOUT });
     await page.locator('dl[aria-label="demo-gpt2 details"]').waitFor({ timeout: TIMEOUT });
+    for (const title of ['Previous token', 'Duplicate token', 'Induction']) await page.locator(`svg[aria-label="${title}"] [data-cell]`).first().waitFor({ timeout: TIMEOUT });
   },
   async data(page) {
     await page.locator('tr[data-task="ioi"]').click({ timeout: TIMEOUT });
