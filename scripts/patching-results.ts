@@ -158,9 +158,17 @@ async function main(): Promise<void> {
     `Over the ${cells.length} task × model cases, ρ for heads is ${f(median(heads))} at the median (lowest ${f(min(heads))}) when denoising and`,
     `${f(median(noise))} (lowest ${f(min(noise))}) when noising; for the residual stream it is ${f(median(resid))} (lowest ${f(min(resid))}).`,
     `On these models attribution took 1/${speed.toFixed(0)} of the exact batched head sweep's time (median).`,
-    'Head outputs enter the residual stream through one linear map, so a first-order estimate of swapping one head tends',
-    'to hold; a residual-stream patch replaces the whole stream at a position, which moves every later layer norm and',
-    'attention pattern, where first order is a poor guide.',
+    ...(median(heads) >= median(resid) + 0.05
+      ? [
+          'Head outputs enter the residual stream through one linear map, so a first-order estimate of swapping one head tends',
+          'to hold; a residual-stream patch replaces the whole stream at a position, which moves every later layer norm and',
+          'attention pattern, where first order is a poor guide.',
+        ]
+      : [
+          `Here the residual-stream ranking agrees about as well as the head ranking (median ρ ${f(median(resid))} against ${f(median(heads))}), but a`,
+          'residual-stream patch replaces the whole stream at a position, which moves every later layer norm and attention',
+          'pattern: first order can rank such patches and still misjudge their size.',
+        ]),
     'Use attribution to screen heads, then confirm the ones it ranks high with `subspace patch --method exact`; do not',
     'read residual-stream attribution values as effects. Where ρ above is low for a task, screen that task exactly.',
     '',
