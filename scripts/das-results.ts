@@ -90,12 +90,13 @@ function variableReading(model: string, r: DasSearchResult): string {
   if (strong.length === 0) return `${head} No layer's best site flips 30 points more of the changed-label pairs than no intervention: the search does not locate it.`;
   const second = SECOND_SYMBOL[r.variable];
   const first = strong[0];
-  const notes: string[] = [];
-  if (first.position === second) notes.push(`It appears first at ${second} (layer ${first.layer}), the first position where both its symbols are visible`);
-  else notes.push(`It appears first at ${first.position} (layer ${first.layer}), not at ${second} where both its symbols are first visible`);
+  const where =
+    first.position === second
+      ? `It appears first at ${second} (layer ${first.layer}), the first position where both its symbols are visible`
+      : `It appears first at ${first.position} (layer ${first.layer}), not at ${second} where both its symbols are first visible`;
   const moved = strong.find((x) => x.position !== first.position);
-  if (moved) notes.push(`${notes.length ? ', and ' : ''}moves to ${moved.position} by layer ${moved.layer}${moved.position === 'END' ? ', where the answer is read out' : ''}`);
-  return `${head} ${notes.join('')}.`;
+  const move = moved ? `, and moves to ${moved.position} by layer ${moved.layer}${moved.position === 'END' ? ', where the answer is read out' : ''}` : '';
+  return `${head} ${where}${move}.`;
 }
 
 /** The reading of the figures; every sentence follows from the saved searches. */

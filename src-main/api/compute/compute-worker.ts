@@ -18,8 +18,7 @@ import { parameterCount } from '../../engine/model/config.js';
 import { builtinModelsDir } from '../../engine/paths.js';
 import type { ComputeHello, ComputeOps, ComputeReply, ComputeRequest } from './ops.js';
 import { attention, generateBoth, logitLens, nextToken } from './playground.js';
-import { headPatterns, taskTokens } from '../../engine/analysis/head-patterns.js';
-import { loadTask } from '../../engine/tasks/registry.js';
+import { headPatterns, tokensOfTask } from '../../engine/analysis/head-patterns.js';
 import { directionsOf, exportModelName, exportRunFiles, exportRunTables } from './run-files.js';
 import { interchangeCell } from './interchange.js';
 import { reftProjections } from './reft-projections.js';
@@ -68,8 +67,7 @@ const ops: Impl = {
   },
   headPatterns: async ({ model: ref, length, sequences, seed, task }) => {
     const m = await model(ref);
-    if (task !== undefined && !m.tokenizer) throw new SubspaceError('NOT_FOUND', `${m.folder}: no tokenizer.json; drawing tokens from a task needs one`, 'model');
-    const tokens = task === undefined ? undefined : taskTokens(m.tokenizer!, (await loadTask(task)).splits.train);
+    const tokens = task === undefined ? undefined : await tokensOfTask(m, task);
     return { model: m.name, tokensFrom: task ?? 'vocabulary', ...headPatterns(m.model, m.tokenizer, { length, sequences, seed, tokens }) };
   },
   logitLens: async ({ model: ref, prompt, topK }) => {

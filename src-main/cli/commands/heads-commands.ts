@@ -15,7 +15,7 @@ import type { TrainOutcome } from '../../engine/methods/baselines/train.js';
 import type { RepeResult } from '../../engine/methods/baselines/repe.js';
 import type { EvalResult } from '../../engine/eval/evaluate.js';
 import { ablateHeads } from '../../engine/methods/head-ablation.js';
-import { HEAD_PATTERN_DEFAULTS, headPatterns, taskTokens } from '../../engine/analysis/head-patterns.js';
+import { HEAD_PATTERN_DEFAULTS, headPatterns, tokensOfTask } from '../../engine/analysis/head-patterns.js';
 import type { LoadedModel } from '../../engine/io/model-folder.js';
 import type { TaskExample } from '../../engine/tasks/schema.js';
 import { num } from '../args.js';
@@ -225,8 +225,8 @@ export function registerHeadsCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (o: { model: string; length: number; sequences: number; seed: number; task?: string; json?: boolean }) => {
       await startBackend(program);
-      const m = await openModel(o.model, { requireTokenizer: o.task !== undefined });
-      const tokens = o.task === undefined ? undefined : taskTokens(m.tokenizer!, (await loadTask(o.task)).splits.train);
+      const m = await openModel(o.model, { requireTokenizer: false });
+      const tokens = o.task === undefined ? undefined : await tokensOfTask(m, o.task);
       const p = headPatterns(m.model, m.tokenizer, { length: o.length, sequences: o.sequences, seed: o.seed, tokens });
       if (o.json) printJson({ model: m.name, tokensFrom: o.task ?? 'vocabulary', ...p });
       else {

@@ -1,6 +1,8 @@
 import * as tf from '../tf.js';
 import { SubspaceError } from '../errors.js';
+import type { LoadedModel } from '../io/model-folder.js';
 import type { SubspaceTokenizer } from '../io/tokenizer.js';
+import { loadTask } from '../tasks/registry.js';
 import type { Transformer } from '../model/transformer.js';
 import { siteKey } from '../model/sites.js';
 import { seededRandom, shuffleInPlace } from '../random.js';
@@ -58,6 +60,12 @@ export function taskTokens(tok: SubspaceTokenizer, examples: readonly { prompt: 
   const seen = new Set<number>();
   for (const e of examples) for (const id of tok.encode(e.prompt + e.completion)) if (!tok.isSpecialId(id) && id !== tok.bosTokenId) seen.add(id);
   return [...seen];
+}
+
+/** The tokens of a built-in task's train split (taskTokens), for a model that must have a tokenizer. */
+export async function tokensOfTask(m: LoadedModel, task: string): Promise<number[]> {
+  if (!m.tokenizer) throw new SubspaceError('NOT_FOUND', `${m.folder}: no tokenizer.json; drawing tokens from a task needs one`, 'model');
+  return taskTokens(m.tokenizer, (await loadTask(task)).splits.train);
 }
 
 function checkPool(tokens: number[], all: number[]): number[] {

@@ -1,20 +1,13 @@
 import { useId, useState } from 'react';
 import { useApi } from '../../api/hooks.js';
 import { ErrorNote, Loading, Section } from '../../app/ui.js';
-import { Heatmap, type CellRef } from '../../charts/index.js';
+import { Heatmap, topKCells } from '../../charts/index.js';
 
 const CHARTS = [
   { key: 'previousToken', title: 'Previous token', meaning: 'attention to the position before' },
   { key: 'duplicateToken', title: 'Duplicate token', meaning: "attention to the same token's first occurrence" },
   { key: 'induction', title: 'Induction', meaning: 'attention to the token that followed it there' },
 ] as const;
-
-/** The highest cell of a layers × heads matrix. */
-function best(values: number[][]): CellRef[] {
-  let top: CellRef = [0, 0];
-  values.forEach((row, l) => row.forEach((v, h) => v > values[top[0]][top[1]] && (top = [l, h])));
-  return [top];
-}
 
 /**
  * Each head's copying signature on random token sequences repeated twice. Built-in models are
@@ -65,7 +58,7 @@ export function HeadPatternsPanel({ model, builtIn }: { model: string; builtIn: 
               values={r.data![c.key]}
               orientation="head"
               scale={{ kind: 'sequential', label: c.meaning, min: 0, max: 1 }}
-              outlined={best(r.data![c.key])}
+              outlined={topKCells(r.data![c.key], 1)}
               formatValue={(v) => v.toFixed(2)}
               exportName={`head-patterns-${c.key}`}
             />
