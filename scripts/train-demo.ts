@@ -126,7 +126,7 @@ function mixtureCorpus(): CorpusLine[] {
 }
 
 /**
- * Phase 3 keeps replaying the mixture of phase 2 and adds fresh balanced
+ * Phase 3 keeps replaying part of the pretraining mixture and adds fresh balanced
  * hierarchical-equality and induction lines: the two skills that need the most data.
  */
 function skillsCorpus(): CorpusLine[] {
